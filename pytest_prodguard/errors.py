@@ -1,0 +1,20 @@
+"""The one error type every domain package raises for bad user input."""
+
+from __future__ import annotations
+
+
+class ProdguardUsageError(ValueError):
+    """A user-supplied value is invalid.
+
+    The message names the field, the value and what is accepted; the plugin
+    adds the test id and turns it into a clean usage error or test error, so
+    users never see a traceback from deep inside the plugin.
+    """
+
+    def __init__(self, field: str, value: object, accepted: str, *, source: str = "") -> None:
+        self.field = field
+        self.value = value
+        self.accepted = accepted
+        self.source = source
+        where = f" ({source})" if source else ""
+        super().__init__(f"{field}={value!r}{where}: {accepted}")

@@ -1,0 +1,193 @@
+"""What a guard's result means for its incident, and the messages that say so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_prodguard.incidents.artifacts import Artifacts
+from pytest_prodguard.incidents.registry import Incident, Registry
+from pytest_prodguard.incidents.repro import ReproSpec
+
+
+class GuardOutcome:
+    """The five things a guard's run can mean for its incident."""
+
+    GUARDED = "guarded"  # fixed incident, guard passed
+    REGRESSED = "regressed"  # fixed incident, guard failed: the incident is back
+    REPRODUCING = "reproducing"  # open incident, repro still fails (expected)
+    NOW_PASSES = "now-passes"  # open incident, repro passed: mark it fixed
+    NOT_RUN = "not-run"  # skipped, errored in setup, or deselected
+
+    BAD = (REGRESSED, NOW_PASSES)
+
+
+@dataclass(frozen=True)
+class IncidentContext:
+    """What the ``incident`` fixture returns: the record, its status here and its artifacts."""
+
+    record: Incident
+    spec: ReproSpec
+    artifacts: Artifacts
+
+    @property
+    def id(self) -> str:
+        """The incident id, e.g. ``INC-2025-001``."""
+        return self.record.id
+
+    @property
+    def title(self) -> str:
+        """The incident's title from the registry."""
+        return self.record.title
+
+    @property
+    def status(self) -> str:
+        """The effective status: the marker's, else the registry's."""
+        return effective_status(self.spec, self.record)
+
+
+def effective_status(spec: ReproSpec, record: Incident) -> str:
+    """The marker's status wins over the registry's."""
+    return spec.status or record.status
+
+
+def classify(expected_status: str, test_failed: bool) -> str:
+    """Map (open/fixed, did the test body fail) to a :class:`GuardOutcome` value."""
+    if expected_status == "open":
+        return GuardOutcome.REPRODUCING if test_failed else GuardOutcome.NOW_PASSES
+    return GuardOutcome.REGRESSED if test_failed else GuardOutcome.GUARDED
+
+
+def label(record: Incident) -> str:
+    """``INC-2025-001 [HIGH] Title`` for report lines."""
+    return f"{record.id} [{record.severity}] {record.title}"
+
+
+def now_passes_message(record: Incident, spec: ReproSpec) -> str:
+    """The strict-XPASS message for an open incident whose repro stopped failing."""
+    runs = f" in all {spec.runs} runs" if spec.runs > 1 else ""
+    return (
+        f"[XPASS(strict)] incident {record.id} ({record.title!r}) now passes{runs}: "
+        f"the repro no longer fails, so the bug looks fixed. Mark it fixed: set "
+        f'status = "fixed" for {record.id} in the registry (and drop status="open" from the marker).'
+    )
+
+
+def reproducing_reason(record: Incident, spec: ReproSpec, failed_run: int | None) -> str:
+    """The xfail reason for an open incident that still reproduces."""
+    where = f" (reproduced in run {failed_run} of {spec.runs})" if failed_run and spec.runs > 1 else ""
+    return f"open incident {record.id} still reproduces{where}: {record.title}"
+
+
+def guard_section(
+    record: Incident, spec: ReproSpec, outcome: str, failed_run: int | None
+) -> str:
+    """The report section text shown with a guard's result."""
+    lines = [label(record), f"status: {effective_status(spec, record)}; outcome: {outcome}"]
+    if outcome == GuardOutcome.REGRESSED:
+        lines.append(
+            "the guard of a FIXED incident fails: the incident is back (or the guard is broken)"
+        )
+    if spec.runs > 1:
+        lines.append(runs_line(spec, failed_run))
+    if record.root_cause:
+        lines.append(f"root cause: {record.root_cause}")
+    lines.extend(f"link: {link}" for link in record.links)
+    return "\n".join(lines)
+
+
+def runs_line(spec: ReproSpec, failed_run: int | None) -> str:
+    """One line on repeated runs: which run failed, the observed rate, the guarantee."""
+    guarantee = spec.guarantee() or ""
+    if failed_run is None:
+        return f"passed all {spec.runs} runs; {guarantee}"
+    return (
+        f"run {failed_run} of {spec.runs} failed (observed failure rate 1/{failed_run} "
+        f"= {1 / failed_run:.1%} over the runs made); {guarantee}"
+    )
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """The run-level view: guards by outcome and fixed incidents with no guard."""
+
+    guards: tuple[Mapping[str, Any], ...]
+    unguarded_fixed: tuple[Incident, ...]
+    registry_path: str | None
+
+    def counts(self) -> dict[str, int]:
+        """How many guards ended in each outcome."""
+        counts: dict[str, int] = {}
+        for guard in self.guards:
+            counts[guard["outcome"]] = counts.get(guard["outcome"], 0) + 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable view for the report."""
+        return {
+            "registry": self.registry_path,
+            "counts": self.counts(),
+            "guards": [dict(guard) for guard in self.guards],
+            "unguarded_fixed": [incident.to_dict() for incident in self.unguarded_fixed],
+        }
+
+    def lines(self) -> list[str]:
+        """The terminal summary lines, worst news first."""
+        lines: list[str] = []
+        order = (
+            GuardOutcome.REGRESSED,
+            GuardOutcome.NOW_PASSES,
+            GuardOutcome.REPRODUCING,
+            GuardOutcome.GUARDED,
+            GuardOutcome.NOT_RUN,
+        )
+        words = {
+            GuardOutcome.REGRESSED: "REGRESSED  ",
+            GuardOutcome.NOW_PASSES: "NOW PASSES ",
+            GuardOutcome.REPRODUCING: "REPRODUCING",
+            GuardOutcome.GUARDED: "guarded    ",
+            GuardOutcome.NOT_RUN: "not run    ",
+        }
+        for outcome in order:
+            for guard in sorted(
+                (g for g in self.guards if g["outcome"] == outcome), key=lambda g: g["incident"]
+            ):
+                lines.append(
+                    f"{words[outcome]} {guard['incident']} [{guard['severity']}] "
+                    f"{guard['title']} ({guard['nodeid']})"
+                )
+        for incident in self.unguarded_fixed:
+            lines.append(f"NO GUARD    {label(incident)} (fixed {incident.date}; no collected test)")
+        return lines
+
+    def headline(self) -> str:
+        """One line with the counts."""
+        counts = self.counts()
+        parts = [
+            f"{len({g['incident'] for g in self.guards})} incidents guarded by {len(self.guards)} tests",
+            f"{counts.get(GuardOutcome.REGRESSED, 0)} regressed",
+            f"{counts.get(GuardOutcome.REPRODUCING, 0)} open still reproducing",
+            f"{counts.get(GuardOutcome.NOW_PASSES, 0)} open now passing",
+            f"{len(self.unguarded_fixed)} fixed without a guard",
+        ]
+        return ", ".join(parts)
+
+
+def summarize(
+    guards: Iterable[Mapping[str, Any]],
+    registry: Registry | None,
+    guarded_ids: Iterable[str],
+) -> IncidentSummary:
+    """Combine guard results with the registry to find fixed incidents nobody guards."""
+    guarded = set(guarded_ids)
+    unguarded = tuple(
+        incident
+        for incident in (registry or ())
+        if incident.status == "fixed" and incident.id not in guarded
+    )
+    return IncidentSummary(
+        guards=tuple(guards),
+        unguarded_fixed=unguarded,
+        registry_path=str(registry.path) if registry else None,
+    )
