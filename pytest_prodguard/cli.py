@@ -1,0 +1,239 @@
+"""The ``prodguard`` command: registry, report, baseline and profiling tools.
+
+``prodguard incidents list|check|new``, ``prodguard report``,
+``prodguard baselines`` and ``prodguard profile -- CMD``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.files import atomic_write_text
+from pytest_prodguard.incidents import SEVERITIES, load_registry
+from pytest_prodguard.incidents.outcome import label
+
+_ERROR_LINE = re.compile(r"\b(ERROR|CRITICAL|FATAL|Traceback|Exception|panic)\b", re.IGNORECASE)
+_ID_KEYS = ("request_id", "trace_id", "traceId", "requestId", "correlation_id")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``prodguard`` console script; returns the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["profile"]:
+        return _profile(args_list[1:])
+    parser = _parser()
+    args = parser.parse_args(args_list)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except ProdguardUsageError as exc:
+        print(f"prodguard: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prodguard", description="pytest-prodguard's registry, report and profiling tools"
+    )
+    commands = parser.add_subparsers(title="commands")
+
+    incidents = commands.add_parser("incidents", help="the incident registry")
+    incidents_commands = incidents.add_subparsers(title="incident commands")
+    listing = incidents_commands.add_parser("list", help="list the registry's incidents")
+    listing.add_argument("--registry", type=Path, default=Path("incidents.toml"))
+    listing.set_defaults(handler=_incidents_list)
+    check = incidents_commands.add_parser("check", help="validate the registry (exit 2 if bad)")
+    check.add_argument("--registry", type=Path, default=Path("incidents.toml"))
+    check.set_defaults(handler=_incidents_check)
+    new = incidents_commands.add_parser(
+        "new", help="add an incident from a log or trace excerpt and print a guard test"
+    )
+    new.add_argument("--registry", type=Path, default=Path("incidents.toml"))
+    new.add_argument("--title", required=True)
+    new.add_argument("--severity", default="MEDIUM", type=str.upper, choices=SEVERITIES)
+    new.add_argument("--from-log", type=Path, help="log file (text or JSON lines) to excerpt")
+    new.add_argument("--id", dest="incident_id", help="the id; default INC-<year>-<next number>")
+    new.add_argument("--date", default=None, help="incident date, default today (YYYY-MM-DD)")
+    new.set_defaults(handler=_incidents_new)
+
+    report = commands.add_parser("report", help="show or convert a --prodguard-report JSON file")
+    report.add_argument("path", type=Path)
+    report.add_argument("--html", type=Path, help="write an HTML page instead of printing")
+    report.set_defaults(handler=_report)
+
+    baselines = commands.add_parser("baselines", help="list saved latency baselines")
+    baselines.add_argument("--dir", type=Path, default=Path(".prodguard/baselines"))
+    baselines.set_defaults(handler=_baselines)
+
+    commands.add_parser("profile", help="profile a command with py-spy as its parent: -- CMD ...")
+    return parser
+
+
+def _incidents_list(args: argparse.Namespace) -> int:
+    registry = load_registry(args.registry)
+    for incident in sorted(registry, key=lambda i: i.id):
+        print(f"{incident.status:<6} {incident.date:<10} {label(incident)}")
+    print(f"{len(registry)} incidents in {registry.path}")
+    return 0
+
+
+def _incidents_check(args: argparse.Namespace) -> int:
+    registry = load_registry(args.registry)
+    open_count = sum(1 for incident in registry if incident.status == "open")
+    print(f"{registry.path}: {len(registry)} incidents ({open_count} open), valid")
+    return 0
+
+
+def _incidents_new(args: argparse.Namespace) -> int:
+    path: Path = args.registry
+    registry = load_registry(path) if path.exists() else None
+    known = set(registry.incidents) if registry else set()
+    date = args.date or dt.date.today().isoformat()
+    incident_id = args.incident_id or _next_id(known, date[:4])
+    if incident_id in known:
+        raise ProdguardUsageError("--id", incident_id, f"an id not yet in {path}")
+    excerpt, facts = _log_excerpt(args.from_log) if args.from_log else ("", {})
+    entry = _toml_entry(incident_id, args.title, args.severity, date, facts)
+    previous = path.read_text(encoding="utf-8") if path.exists() else ""
+    separator = "\n" if previous and not previous.endswith("\n\n") else ""
+    atomic_write_text(path, previous + separator + entry)
+    load_registry(path)  # the file must still parse; raises with file and line if not
+    if excerpt:
+        atomic_write_text(path.parent / "incidents" / incident_id / "log-excerpt.txt", excerpt)
+    print(f"added {incident_id} to {path}")
+    print(_guard_skeleton(incident_id, bool(excerpt)))
+    return 0
+
+
+def _next_id(known: set[str], year: str) -> str:
+    numbers = [
+        int(match.group(1))
+        for incident_id in known
+        if (match := re.fullmatch(rf"INC-{year}-(\d+)", incident_id))
+    ]
+    return f"INC-{year}-{max(numbers, default=0) + 1:03d}"
+
+
+def _log_excerpt(path: Path) -> tuple[str, dict[str, Any]]:
+    """The error lines of a log (with 2 lines of context) and ids found in it."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise ProdguardUsageError("--from-log", str(path), f"a readable file ({exc})") from None
+    keep: set[int] = set()
+    for number, line in enumerate(lines):
+        if _ERROR_LINE.search(line):
+            keep.update(range(max(0, number - 2), min(len(lines), number + 3)))
+    chosen = sorted(keep) if keep else list(range(min(len(lines), 50)))
+    facts: dict[str, Any] = {"errors_in_log": sum(1 for line in lines if _ERROR_LINE.search(line))}
+    ids = sorted({value for line in lines for value in _ids_in(line)})
+    if ids:
+        facts["request_ids"] = ids[:20]
+    first_error = next((line.strip() for line in lines if _ERROR_LINE.search(line)), None)
+    if first_error:
+        facts["summary"] = first_error[:300]
+    return "\n".join(lines[i] for i in chosen) + "\n", facts
+
+
+def _ids_in(line: str) -> list[str]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return re.findall(r"(?:request_id|trace_id)[=:]\s*\"?([\w-]+)", line)
+    if not isinstance(record, dict):
+        return []
+    return [str(record[key]) for key in _ID_KEYS if key in record]
+
+
+def _toml_entry(incident_id: str, title: str, severity: str, date: str, facts: dict[str, Any]) -> str:
+    lines = [
+        "[[incident]]",
+        f"id = {json.dumps(incident_id)}",
+        f"title = {json.dumps(title)}",
+        f'severity = "{severity}"',
+        'status = "open"',
+        f"date = {date}",
+    ]
+    if "summary" in facts:
+        lines.append(f"summary = {json.dumps(facts['summary'])}")
+    if "request_ids" in facts:
+        lines.append(f"request_ids = {json.dumps(facts['request_ids'])}")
+    if "errors_in_log" in facts:
+        lines.append(f"errors_in_log = {facts['errors_in_log']}")
+    return "\n".join(lines) + "\n"
+
+
+def _guard_skeleton(incident_id: str, has_excerpt: bool) -> str:
+    read = '    log = incident.artifacts.text("log-excerpt.txt")\n' if has_excerpt else ""
+    return (
+        "\n# A guard to start from (status is open until the fix lands):\n"
+        f'@pytest.mark.incident_repro("{incident_id}")\n'
+        f"def test_{incident_id.lower().replace('-', '_')}_does_not_recur(incident):\n"
+        f"{read}    ...  # reproduce the incident here; it must fail while the bug is open\n"
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pytest_prodguard.report import render_html
+
+    try:
+        report = json.loads(args.path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ProdguardUsageError("path", str(args.path), f"a prodguard JSON report ({exc})") from None
+    if args.html:
+        atomic_write_text(args.html, render_html(report))
+        print(f"wrote {args.html}")
+        return 0
+    print(f"outcomes: {report.get('outcomes')}  duration: {report.get('duration')} s")
+    incidents = report.get("incidents") or {}
+    for guard in incidents.get("guards", []):
+        print(f"  {guard['outcome']:<12} {guard['incident']} {guard['title']}")
+    for incident in incidents.get("unguarded_fixed", []):
+        print(f"  {'no guard':<12} {incident['id']} {incident['title']}")
+    for test in report.get("tests", []):
+        kinds = sorted(k for k in test if k not in ("nodeid", "outcome", "duration"))
+        if kinds:
+            print(f"{test['outcome']:<8} {test['nodeid']}  [{', '.join(kinds)}]")
+    return 0
+
+
+def _baselines(args: argparse.Namespace) -> int:
+    files = sorted(args.dir.glob("*.json")) if args.dir.is_dir() else []
+    if not files:
+        print(f"no baselines in {args.dir}")
+        return 0
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            print(f"{path.name}: unreadable")
+            continue
+        print(f"{data.get('nodeid', path.stem)}  {_baseline_line(data)}")
+    return 0
+
+
+def _baseline_line(data: dict[str, Any]) -> str:
+    summary = data.get("summary", {})
+    parts = [f"{key}={value}" for key, value in summary.items() if isinstance(value, (int, float))]
+    machine = data.get("fingerprint", {}).get("cpu", "?")
+    return f"{' '.join(parts[:6])}  ({machine}, saved {data.get('saved', '?')})"
+
+
+def _profile(argv: list[str]) -> int:
+    from pytest_prodguard.profiling import profile_command
+
+    return profile_command(argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
