@@ -155,7 +155,9 @@ def _ids_in(line: str) -> list[str]:
     return [str(record[key]) for key in _ID_KEYS if key in record]
 
 
-def _toml_entry(incident_id: str, title: str, severity: str, date: str, facts: dict[str, Any]) -> str:
+def _toml_entry(
+    incident_id: str, title: str, severity: str, date: str, facts: dict[str, Any]
+) -> str:
     lines = [
         "[[incident]]",
         f"id = {json.dumps(incident_id)}",
@@ -189,7 +191,9 @@ def _report(args: argparse.Namespace) -> int:
     try:
         report = json.loads(args.path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ProdguardUsageError("path", str(args.path), f"a prodguard JSON report ({exc})") from None
+        raise ProdguardUsageError(
+            "path", str(args.path), f"a prodguard JSON report ({exc})"
+        ) from None
     if args.html:
         atomic_write_text(args.html, render_html(report))
         print(f"wrote {args.html}")

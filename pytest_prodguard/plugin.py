@@ -10,44 +10,47 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_prodguard import recorder
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.incidents import (
-    MARKER_SIGNATURE,
-    Artifacts,
-    GuardOutcome,
-    Incident,
-    IncidentContext,
-    Registry,
-    RegistryError,
-    ReproSpec,
-    classify,
-    load_registry,
-    parse_repro_marker,
-)
-from pytest_prodguard.incidents import outcome as guard_text
-from pytest_prodguard.report import RunCollector, build_report, property_pair, write_report
 from pytest_prodguard.settings import OPTIONS, Settings, build_settings
 
+if TYPE_CHECKING:
+    from pytest_prodguard.incidents import (
+        Incident,
+        IncidentContext,
+        Registry,
+        ReproSpec,
+    )
+    from pytest_prodguard.incidents.outcome import IncidentSummary
+    from pytest_prodguard.report import RunCollector
+
+# The marker's signature is repeated here (and checked against
+# incidents.repro.MARKER_SIGNATURE by a test) so that loading the plugin does not
+# import the incidents package: unmarked suites must not pay for it.
+INCIDENT_SIGNATURE = (
+    "incident_repro(incident_id, *, status=None, runs=None, repro_rate=None, confidence=0.95)"
+)
+
 MARKERS = (
-    f"{MARKER_SIGNATURE}: this test guards a production incident from the registry "
+    f"{INCIDENT_SIGNATURE}: this test guards a production incident from the registry "
     "(incidents.toml). A fixed incident's guard must pass; status='open' means the bug is "
     "not fixed yet and the repro must fail (strict). runs=N repeats the test body N times; "
     "repro_rate=r computes N so an r-reproducible regression is caught with `confidence`.",
 )
 
 
-@dataclass(frozen=True)
 class Guard:
     """A test's validated incident marker together with its registry record."""
 
-    spec: ReproSpec
-    record: Incident
+    __slots__ = ("record", "spec")
+
+    def __init__(self, spec: ReproSpec, record: Incident) -> None:
+        self.spec = spec
+        self.record = record
 
     @property
     def status(self) -> str:
@@ -111,6 +114,8 @@ def incident(request: pytest.FixtureRequest) -> IncidentContext:
             payload = incident.artifacts.json("request.json")
             assert client.post("/predict", json=payload).status_code == 400
     """
+    from pytest_prodguard.incidents import Artifacts, IncidentContext
+
     guard = request.node.stash.get(guard_key, None)
     if guard is None:
         pytest.fail(
@@ -132,7 +137,7 @@ class ProdguardSession:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
-        self.collector = RunCollector()
+        self._collector: RunCollector | None = None
         self.guarded_ids: set[str] = set()
         self.registry: Registry | None = None
         self.registry_loaded = False
@@ -140,9 +145,20 @@ class ProdguardSession:
 
     # -- registry
 
+    @property
+    def collector(self) -> RunCollector:
+        """The run's results, created on first use."""
+        if self._collector is None:
+            from pytest_prodguard.report import RunCollector
+
+            self._collector = RunCollector()
+        return self._collector
+
     def load_registry(self) -> Registry | None:
         """Load the registry once; None when the default file does not exist."""
         if not self.registry_loaded:
+            from pytest_prodguard.incidents import RegistryError, load_registry
+
             self.registry_loaded = True
             path = self.settings.incidents
             if path.exists() or self.settings.incidents_explicit:
@@ -158,7 +174,12 @@ class ProdguardSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Validate incident markers before deselection, so gaps count every collected guard."""
-        for item in items:
+        marked = [item for item in items if item.get_closest_marker("incident_repro")]
+        if not marked:
+            return
+        from pytest_prodguard.incidents import parse_repro_marker
+
+        for item in marked:
             marker = item.get_closest_marker("incident_repro")
             if marker is None:
                 continue
@@ -218,6 +239,8 @@ class ProdguardSession:
         """Route ``pytest_prodguard.record(...)`` calls made by the test to its report."""
 
         def sink(kind: str, payload: dict[str, Any]) -> None:
+            from pytest_prodguard.report import property_pair
+
             item.user_properties.append(property_pair(kind, payload))
 
         with recorder.recording_to(sink):
@@ -235,6 +258,10 @@ class ProdguardSession:
         return report
 
     def _apply_guard(self, item: pytest.Item, report: pytest.TestReport, guard: Guard) -> None:
+        from pytest_prodguard.incidents import GuardOutcome, classify
+        from pytest_prodguard.incidents import outcome as guard_text
+        from pytest_prodguard.report import property_pair
+
         failed_run = item.stash.get(failed_run_key, None) if report.failed else None
         outcome = classify(guard.status, report.failed)
         if outcome == GuardOutcome.REPRODUCING:
@@ -268,6 +295,12 @@ class ProdguardSession:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Fold every phase report into the run collector."""
+        # Without a report file only prodguard results matter: skip the rest cheaply.
+        if self.settings.report is None and not any(
+            isinstance(name, str) and name.startswith("prodguard.")
+            for name, _ in report.user_properties
+        ):
+            return
         self.collector.add(
             report.nodeid,
             report.when,
@@ -277,12 +310,17 @@ class ProdguardSession:
             xfailed=hasattr(report, "wasxfail") and report.skipped,
         )
 
-    def incident_summary(self) -> guard_text.IncidentSummary:
-        """Guards by outcome plus the registry's fixed incidents that nobody guards."""
-        guards = [
-            test.results["incident"][-1]
-            for test in self.collector.with_results("incident")
-        ]
+    def incident_summary(self) -> IncidentSummary | None:
+        """Guards by outcome plus the registry's fixed incidents that nobody guards.
+
+        None when the run has neither guards nor a registry (nothing to say).
+        """
+        has_results = self._collector is not None and self._collector.with_results("incident")
+        if not (has_results or self.guarded_ids or self.settings.incidents.exists()):
+            return None
+        from pytest_prodguard.incidents import outcome as guard_text
+
+        guards = [test.results["incident"][-1] for test in self.collector.with_results("incident")]
         reported = {guard["incident"] for guard in guards}
         return guard_text.summarize(guards, self.load_registry(), self.guarded_ids | reported)
 
@@ -293,12 +331,19 @@ class ProdguardSession:
             self.config.workeroutput["prodguard_guarded"] = sorted(self.guarded_ids)  # type: ignore[attr-defined]
             return
         summary = self.incident_summary()
-        if self.settings.require_guards and summary.unguarded_fixed and exitstatus == 0:
+        if (
+            self.settings.require_guards
+            and summary is not None
+            and summary.unguarded_fixed
+            and exitstatus == 0
+        ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.settings.report is not None:
+            from pytest_prodguard.report import build_report, write_report
+
             report = build_report(
                 self.collector,
-                sections={"incidents": summary.to_dict()},
+                sections={"incidents": summary.to_dict() if summary else None},
                 started=self.started,
                 finished=time.time(),
                 exit_status=int(session.exitstatus),
@@ -313,7 +358,7 @@ class ProdguardSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The "prodguard incidents" section: guards by outcome and prevention gaps."""
         summary = self.incident_summary()
-        if not summary.guards and not summary.unguarded_fixed:
+        if summary is None or (not summary.guards and not summary.unguarded_fixed):
             return
         terminalreporter.write_sep("=", "prodguard incidents")
         terminalreporter.write_line(summary.headline())

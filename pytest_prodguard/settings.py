@@ -16,6 +16,7 @@ from typing import Any
 
 from pytest_prodguard.errors import ProdguardUsageError
 
+
 @dataclass(frozen=True)
 class OptionSpec:
     """One prodguard setting: its ini key, CLI flag, help text and type."""
@@ -31,6 +32,7 @@ class OptionSpec:
     def flag(self) -> str:
         """The command-line spelling, e.g. ``--prodguard-latency-scale``."""
         return "--" + self.key.replace("_", "-")
+
 
 OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
@@ -81,7 +83,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "prodguard_baseline_compare",
         "compare latency tests to saved baselines; fail when slower by more than TOL "
-        "(default 10%) with statistical significance",
+        "(default 10 percent) with statistical significance",
         "optional-tolerance",
         metavar="TOL",
     ),
@@ -129,6 +131,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
 
 OPTIONS_BY_KEY: Mapping[str, OptionSpec] = {spec.key: spec for spec in OPTIONS}
 
+
 @dataclass(frozen=True)
 class Settings:
     """Every prodguard setting, validated, with paths resolved against the rootdir."""
@@ -150,6 +153,7 @@ class Settings:
     profile_dir: Path
     profile_top: int
 
+
 def parse_tolerance(value: object, *, source: str) -> float:
     """Parse a tolerance such as ``"10%"``, ``"0.1"`` or ``10`` (percent) into a fraction."""
     accepted = "a relative tolerance such as '10%' or 0.1 (greater than 0 and below 1000%)"
@@ -164,6 +168,7 @@ def parse_tolerance(value: object, *, source: str) -> float:
         raise ProdguardUsageError("tolerance", value, accepted, source=source)
     return number
 
+
 def _convert(spec: OptionSpec, raw: object, source: str) -> Any:
     if spec.kind == "bool":
         if isinstance(raw, bool):
@@ -176,7 +181,9 @@ def _convert(spec: OptionSpec, raw: object, source: str) -> Any:
         raise ProdguardUsageError(spec.key, raw, "true or false", source=source)
     if spec.kind == "choice":
         if raw not in spec.choices:
-            raise ProdguardUsageError(spec.key, raw, f"one of {', '.join(spec.choices)}", source=source)
+            raise ProdguardUsageError(
+                spec.key, raw, f"one of {', '.join(spec.choices)}", source=source
+            )
         return raw
     if spec.kind == "float":
         return _positive_float(spec.key, raw, source)
@@ -192,6 +199,7 @@ def _convert(spec: OptionSpec, raw: object, source: str) -> Any:
         return parse_tolerance(raw, source=source)
     return str(raw)
 
+
 def _positive_float(key: str, raw: object, source: str) -> float:
     try:
         number = float(str(raw))
@@ -201,9 +209,8 @@ def _positive_float(key: str, raw: object, source: str) -> float:
         raise ProdguardUsageError(key, raw, "a positive number", source=source)
     return number
 
-def resolve(
-    cli_values: Mapping[str, object], ini_values: Mapping[str, object]
-) -> dict[str, Any]:
+
+def resolve(cli_values: Mapping[str, object], ini_values: Mapping[str, object]) -> dict[str, Any]:
     """Apply the precedence CLI > ini > default and validate each value.
 
     ``cli_values`` holds ``None`` for flags not given; ``ini_values`` holds ``None``
@@ -221,6 +228,7 @@ def resolve(
             resolved[spec.key] = spec.default
     return resolved
 
+
 def build_settings(
     rootdir: Path, cli_values: Mapping[str, object], ini_values: Mapping[str, object]
 ) -> Settings:
@@ -234,9 +242,7 @@ def build_settings(
 
     report = values["prodguard_report"]
     if report and not str(report).endswith((".json", ".html")):
-        raise ProdguardUsageError(
-            "prodguard_report", report, "a path ending in .json or .html"
-        )
+        raise ProdguardUsageError("prodguard_report", report, "a path ending in .json or .html")
     return Settings(
         rootdir=rootdir,
         incidents=path("prodguard_incidents", "incidents.toml"),
@@ -255,4 +261,3 @@ def build_settings(
         profile_dir=path("prodguard_profile_dir", ".prodguard/profiles"),
         profile_top=values["prodguard_profile_top"],
     )
-

@@ -77,6 +77,8 @@ def parse_memory(value: object, *, field: str = "memory") -> int:
     """Return ``value`` in bytes; numbers are bytes, strings carry a unit (MB = 10**6)."""
     number = _positive_number(value, field, MEMORY_ACCEPTED)
     if number is not None:
+        if number < 1:  # int() would turn 0.5 into a budget of 0 bytes
+            raise ProdguardUsageError(field, value, MEMORY_ACCEPTED)
         return int(number)
     if not isinstance(value, str):
         raise ProdguardUsageError(field, value, MEMORY_ACCEPTED)

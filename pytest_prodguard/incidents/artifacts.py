@@ -24,7 +24,9 @@ class Artifacts:
         candidate = self.path / name
         if not candidate.is_file():
             present = sorted(p.name for p in self.path.iterdir()) if self.path.is_dir() else []
-            listing = ", ".join(present) if present else f"no artifacts: {self.path} is empty or missing"
+            listing = (
+                ", ".join(present) if present else f"no artifacts: {self.path} is empty or missing"
+            )
             raise ProdguardUsageError("artifact", name, f"a file in {self.path} ({listing})")
         return candidate
 

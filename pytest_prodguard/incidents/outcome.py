@@ -70,19 +70,20 @@ def now_passes_message(record: Incident, spec: ReproSpec) -> str:
     return (
         f"[XPASS(strict)] incident {record.id} ({record.title!r}) now passes{runs}: "
         f"the repro no longer fails, so the bug looks fixed. Mark it fixed: set "
-        f'status = "fixed" for {record.id} in the registry (and drop status="open" from the marker).'
+        f'status = "fixed" for {record.id} in the registry '
+        '(and drop status="open" from the marker).'
     )
 
 
 def reproducing_reason(record: Incident, spec: ReproSpec, failed_run: int | None) -> str:
     """The xfail reason for an open incident that still reproduces."""
-    where = f" (reproduced in run {failed_run} of {spec.runs})" if failed_run and spec.runs > 1 else ""
+    where = (
+        f" (reproduced in run {failed_run} of {spec.runs})" if failed_run and spec.runs > 1 else ""
+    )
     return f"open incident {record.id} still reproduces{where}: {record.title}"
 
 
-def guard_section(
-    record: Incident, spec: ReproSpec, outcome: str, failed_run: int | None
-) -> str:
+def guard_section(record: Incident, spec: ReproSpec, outcome: str, failed_run: int | None) -> str:
     """The report section text shown with a guard's result."""
     lines = [label(record), f"status: {effective_status(spec, record)}; outcome: {outcome}"]
     if outcome == GuardOutcome.REGRESSED:
@@ -158,14 +159,17 @@ class IncidentSummary:
                     f"{guard['title']} ({guard['nodeid']})"
                 )
         for incident in self.unguarded_fixed:
-            lines.append(f"NO GUARD    {label(incident)} (fixed {incident.date}; no collected test)")
+            lines.append(
+                f"NO GUARD    {label(incident)} (fixed {incident.date}; no collected test)"
+            )
         return lines
 
     def headline(self) -> str:
         """One line with the counts."""
         counts = self.counts()
+        incidents = len({guard["incident"] for guard in self.guards})
         parts = [
-            f"{len({g['incident'] for g in self.guards})} incidents guarded by {len(self.guards)} tests",
+            f"{incidents} incidents guarded by {len(self.guards)} tests",
             f"{counts.get(GuardOutcome.REGRESSED, 0)} regressed",
             f"{counts.get(GuardOutcome.REPRODUCING, 0)} open still reproducing",
             f"{counts.get(GuardOutcome.NOW_PASSES, 0)} open now passing",

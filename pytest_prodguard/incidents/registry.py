@@ -124,7 +124,8 @@ def load_registry(path: Path) -> Registry:
         incident = _parse_entry(path, index, entry)
         if incident.id in incidents:
             raise RegistryError(
-                path, f"duplicate incident id {incident.id!r} (entry #{index} repeats an earlier one)"
+                path,
+                f"duplicate incident id {incident.id!r} (entry #{index} repeats an earlier one)",
             )
         incidents[incident.id] = incident
     return Registry(path=path, incidents=incidents)

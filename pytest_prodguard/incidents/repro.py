@@ -34,7 +34,10 @@ class ReproSpec:
             )
         if self.runs > 1:
             detect = detection_probability(self.runs, 0.1)
-            return f"{self.runs} runs catch a 10%-reproducible regression with probability {detect:.1%}"
+            return (
+                f"{self.runs} runs catch a 10%-reproducible regression "
+                f"with probability {detect:.1%}"
+            )
         return None
 
 
@@ -63,7 +66,9 @@ def parse_repro_marker(args: Sequence[object], kwargs: Mapping[str, object]) -> 
     incident_id = _incident_id(args, kwargs)
     status = kwargs.get("status")
     if status is not None and status not in STATUSES:
-        raise ProdguardUsageError("status", status, "'open' or 'fixed' (or leave it to the registry)")
+        raise ProdguardUsageError(
+            "status", status, "'open' or 'fixed' (or leave it to the registry)"
+        )
     runs, repro_rate, confidence = _repetition(kwargs)
     return ReproSpec(
         incident_id=incident_id,
