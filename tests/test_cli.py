@@ -1,0 +1,182 @@
+"""The prodguard command: registry tools, report rendering, baselines listing."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_prodguard.cli import main
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+REGISTRY = """
+[[incident]]
+id = "INC-2025-001"
+title = "Empty payload crashed predict"
+severity = "HIGH"
+status = "fixed"
+date = 2025-03-14
+
+[[incident]]
+id = "INC-2025-002"
+title = "Tokenizer hangs on emoji"
+severity = "LOW"
+status = "open"
+date = 2025-04-01
+"""
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Path:
+    path = tmp_path / "incidents.toml"
+    path.write_text(REGISTRY)
+    return path
+
+
+class TestIncidents:
+    def test_list_prints_each_incident_with_status(self, registry, capsys):
+        assert main(["incidents", "list", "--registry", str(registry)]) == 0
+        out = capsys.readouterr().out
+        assert "fixed  2025-03-14 INC-2025-001 [HIGH] Empty payload crashed predict" in out
+        assert "2 incidents in" in out
+
+    def test_check_reports_a_valid_registry(self, registry, capsys):
+        assert main(["incidents", "check", "--registry", str(registry)]) == 0
+        assert "2 incidents (1 open), valid" in capsys.readouterr().out
+
+    def test_check_of_malformed_toml_names_file_and_line_and_exits_2(self, tmp_path, capsys):
+        bad = tmp_path / "incidents.toml"
+        bad.write_text('[[incident]]\nid = "INC-1\n')
+        assert main(["incidents", "check", "--registry", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert str(bad) in err
+        assert "line 2" in err
+
+    def test_missing_registry_is_a_clear_error(self, tmp_path, capsys):
+        assert main(["incidents", "list", "--registry", str(tmp_path / "nope.toml")]) == 2
+        assert "file not found" in capsys.readouterr().err
+
+    def test_new_from_log_appends_an_open_incident_and_saves_the_excerpt(
+        self, registry, tmp_path, capsys
+    ):
+        log = tmp_path / "app.log"
+        log.write_text(
+            "INFO boot\nINFO ready\n"
+            '{"level": "ERROR", "msg": "predict failed", "request_id": "r-77"}\n'
+            "INFO after\n"
+        )
+        code = main(
+            [
+                "incidents",
+                "new",
+                "--registry",
+                str(registry),
+                "--title",
+                "Predict failed",
+                "--severity",
+                "critical",
+                "--from-log",
+                str(log),
+                "--date",
+                "2025-06-01",
+            ]
+        )
+        assert code == 0
+        entries = tomllib.loads(registry.read_text())["incident"]
+        new = entries[-1]
+        assert new["id"] == "INC-2025-003"
+        assert (new["severity"], new["status"], new["request_ids"]) == (
+            "CRITICAL",
+            "open",
+            ["r-77"],
+        )
+        excerpt = tmp_path / "incidents" / "INC-2025-003" / "log-excerpt.txt"
+        assert "predict failed" in excerpt.read_text()
+        out = capsys.readouterr().out
+        assert '@pytest.mark.incident_repro("INC-2025-003")' in out
+
+    def test_new_refuses_an_existing_id(self, registry, capsys):
+        code = main(
+            [
+                "incidents",
+                "new",
+                "--registry",
+                str(registry),
+                "--title",
+                "x",
+                "--id",
+                "INC-2025-001",
+            ]
+        )
+        assert code == 2
+        assert "--id='INC-2025-001'" in capsys.readouterr().err
+
+    def test_new_creates_a_registry_when_there_is_none(self, tmp_path):
+        path = tmp_path / "incidents.toml"
+        assert (
+            main(
+                [
+                    "incidents",
+                    "new",
+                    "--registry",
+                    str(path),
+                    "--title",
+                    "First",
+                    "--date",
+                    "2024-01-02",
+                ]
+            )
+            == 0
+        )
+        assert tomllib.loads(path.read_text())["incident"][0]["id"] == "INC-2024-001"
+
+
+class TestReport:
+    def test_report_prints_outcomes_and_incident_lines(self, tmp_path, capsys):
+        report = {
+            "outcomes": {"passed": 1},
+            "duration": 0.5,
+            "incidents": {
+                "guards": [{"outcome": "guarded", "incident": "INC-1", "title": "T"}],
+                "unguarded_fixed": [{"id": "INC-2", "title": "U"}],
+            },
+            "tests": [{"nodeid": "t.py::a", "outcome": "passed", "duration": 0.1, "incident": []}],
+        }
+        path = tmp_path / "r.json"
+        path.write_text(json.dumps(report))
+        assert main(["report", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert "guarded      INC-1 T" in out
+        assert "no guard     INC-2 U" in out
+        assert "t.py::a  [incident]" in out
+
+    def test_report_to_html(self, tmp_path):
+        path = tmp_path / "r.json"
+        path.write_text(
+            json.dumps({"outcomes": {}, "tests": [{"nodeid": "<a>", "outcome": "passed"}]})
+        )
+        out = tmp_path / "r.html"
+        assert main(["report", str(path), "--html", str(out)]) == 0
+        assert "&lt;a&gt;" in out.read_text()
+
+    def test_report_of_a_non_json_file_is_a_clear_error(self, tmp_path, capsys):
+        path = tmp_path / "r.json"
+        path.write_text("not json")
+        assert main(["report", str(path)]) == 2
+        assert "a prodguard JSON report" in capsys.readouterr().err
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "incidents" in capsys.readouterr().out
+
+
+def test_baselines_with_no_folder_says_so(tmp_path, capsys):
+    assert main(["baselines", "--dir", str(tmp_path / "none")]) == 0
+    assert "no baselines" in capsys.readouterr().out
