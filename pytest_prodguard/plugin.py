@@ -142,6 +142,7 @@ class ProdguardSession:
         self.registry: Registry | None = None
         self.registry_loaded = False
         self.started = time.time()
+        self.report_error: str | None = None
 
     # -- registry
 
@@ -202,6 +203,13 @@ class ProdguardSession:
             )
         return registry.get(spec.incident_id)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Load an existing registry before xdist starts workers and whatever the verbosity,
+        so a broken one is one clean usage error (``-q`` skips the header that loads it)."""
+        if self.settings.incidents.exists():
+            self.load_registry()
+
     def pytest_report_header(self, config: pytest.Config) -> str | None:
         """Name the registry in the header, only when there is one."""
         registry = self.load_registry() if self.settings.incidents.exists() else None
@@ -254,16 +262,29 @@ class ProdguardSession:
         report = yield
         guard = item.stash.get(guard_key, None)
         if guard is not None and call.when == "call":
-            self._apply_guard(item, report, guard)
+            self._apply_guard(item, call, report, guard)
+        elif guard is not None and call.when == "setup" and not report.passed:
+            self._record_guard(item, report, guard, "not-run", None)
         return report
 
-    def _apply_guard(self, item: pytest.Item, report: pytest.TestReport, guard: Guard) -> None:
+    def _apply_guard(
+        self,
+        item: pytest.Item,
+        call: pytest.CallInfo[None],
+        report: pytest.TestReport,
+        guard: Guard,
+    ) -> None:
         from pytest_prodguard.incidents import GuardOutcome, classify
         from pytest_prodguard.incidents import outcome as guard_text
-        from pytest_prodguard.report import property_pair
 
         failed_run = item.stash.get(failed_run_key, None) if report.failed else None
-        outcome = classify(guard.status, report.failed)
+        misused = call.excinfo is not None and call.excinfo.errisinstance(ProdguardUsageError)
+        # A skipped call (pytest.skip(), an xfail mark) says nothing about the incident, and
+        # a usage error (a missing artifact, say) is the test's mistake, not a reproduction.
+        if report.skipped or misused:
+            outcome = GuardOutcome.NOT_RUN
+        else:
+            outcome = classify(guard.status, report.failed)
         if outcome == GuardOutcome.REPRODUCING:
             report.outcome = "skipped"
             report.wasxfail = guard_text.reproducing_reason(guard.record, guard.spec, failed_run)
@@ -276,6 +297,18 @@ class ProdguardSession:
                 guard_text.guard_section(guard.record, guard.spec, outcome, failed_run),
             )
         )
+        self._record_guard(item, report, guard, outcome, failed_run)
+
+    def _record_guard(
+        self,
+        item: pytest.Item,
+        report: pytest.TestReport,
+        guard: Guard,
+        outcome: str,
+        failed_run: int | None,
+    ) -> None:
+        from pytest_prodguard.report import property_pair
+
         payload = {
             "incident": guard.record.id,
             "title": guard.record.title,
@@ -351,12 +384,15 @@ class ProdguardSession:
             try:
                 write_report(self.settings.report, report)
             except OSError as exc:
-                self.config.issue_config_time_warning(
-                    pytest.PytestWarning(f"prodguard: could not write report: {exc}"), stacklevel=2
+                # A note in the summary, not a warning: -W error would make a warning a crash.
+                self.report_error = (
+                    f"prodguard: could not write report {self.settings.report}: {exc}"
                 )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The "prodguard incidents" section: guards by outcome and prevention gaps."""
+        if self.report_error is not None:
+            terminalreporter.write_line(self.report_error, yellow=True)
         summary = self.incident_summary()
         if summary is None or (not summary.guards and not summary.unguarded_fixed):
             return
@@ -371,7 +407,7 @@ class ProdguardSession:
                 red=True,
                 bold=True,
             )
-        if self.settings.report is not None:
+        if self.settings.report is not None and self.report_error is None:
             terminalreporter.write_line(f"prodguard report: {self.settings.report}")
 
 

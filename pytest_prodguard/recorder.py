@@ -18,8 +18,17 @@ Sink = Callable[[str, dict[str, Any]], None]
 _sink: Sink | None = None
 
 
+RESERVED_KINDS = frozenset({"nodeid", "outcome", "duration"})
+
+
 def record(kind: str, payload: dict[str, Any]) -> None:
     """Attach ``payload`` under ``kind`` (e.g. ``"ab"``) to the running test, if any."""
+    if not isinstance(kind, str) or not kind or kind in RESERVED_KINDS:
+        from pytest_prodguard.errors import ProdguardUsageError
+
+        raise ProdguardUsageError(
+            "kind", kind, "a non-empty name other than nodeid, outcome and duration"
+        )
     if _sink is not None:
         _sink(kind, payload)
 

@@ -242,7 +242,14 @@ def build_settings(
 
     report = values["prodguard_report"]
     if report and not str(report).endswith((".json", ".html")):
-        raise ProdguardUsageError("prodguard_report", report, "a path ending in .json or .html")
+        spec = OPTIONS_BY_KEY["prodguard_report"]
+        given_on_cli = cli_values.get(spec.key) is not None
+        raise ProdguardUsageError(
+            spec.key,
+            report,
+            "a path ending in .json or .html",
+            source=f"from {spec.flag}" if given_on_cli else f"from ini key {spec.key}",
+        )
     return Settings(
         rootdir=rootdir,
         incidents=path("prodguard_incidents", "incidents.toml"),

@@ -67,7 +67,7 @@ def parse_duration(value: object, *, field: str = "duration") -> float:
     unit = match.group(2).lower() if match else ""
     if match is None or unit not in _DURATION_UNITS:
         raise ProdguardUsageError(field, value, DURATION_ACCEPTED)
-    seconds = float(match.group(1)) * _DURATION_UNITS[unit] if unit else float(match.group(1))
+    seconds = float(match.group(1)) * _DURATION_UNITS[unit]
     if seconds <= 0:
         raise ProdguardUsageError(field, value, DURATION_ACCEPTED)
     return seconds

@@ -21,6 +21,7 @@ class Artifacts:
 
     def file(self, name: str) -> Path:
         """Path of artifact ``name``; a clear error lists what exists when it is missing."""
+        __tracebackhide__ = True  # pytest: show the user's line, not ours
         candidate = self.path / name
         if not candidate.is_file():
             present = sorted(p.name for p in self.path.iterdir()) if self.path.is_dir() else []
@@ -32,10 +33,12 @@ class Artifacts:
 
     def text(self, name: str) -> str:
         """The artifact's text (UTF-8)."""
+        __tracebackhide__ = True  # pytest: show the user's line, not ours
         return self.file(name).read_text(encoding="utf-8")
 
     def json(self, name: str) -> Any:
         """The artifact parsed as one JSON document."""
+        __tracebackhide__ = True  # pytest: show the user's line, not ours
         path = self.file(name)
         try:
             return json.loads(path.read_text(encoding="utf-8"))
@@ -46,6 +49,7 @@ class Artifacts:
 
     def jsonl(self, name: str) -> list[Any]:
         """The artifact parsed as JSON Lines (blank lines skipped)."""
+        __tracebackhide__ = True  # pytest: show the user's line, not ours
         path = self.file(name)
         records = []
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
