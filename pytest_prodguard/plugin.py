@@ -9,6 +9,7 @@ this module turns them into test outcomes, report sections and
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.settings import OPTIONS, Settings, build_settings
 
 if TYPE_CHECKING:
+    from pytest_prodguard.gate import GateOutcome, GateSettings, TestGate
     from pytest_prodguard.incidents import (
         Incident,
         IncidentContext,
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
         ReproSpec,
     )
     from pytest_prodguard.incidents.outcome import IncidentSummary
+    from pytest_prodguard.latency import LatencySpec, Measurement
     from pytest_prodguard.report import RunCollector
 
 # The marker's signature is repeated here (and checked against
@@ -35,7 +38,21 @@ INCIDENT_SIGNATURE = (
     "incident_repro(incident_id, *, status=None, runs=None, repro_rate=None, confidence=0.95)"
 )
 
+LATENCY_SIGNATURE = (
+    "latency_budget(*, p50=None, p90=None, p95=None, p99=None, max=None, mean=None, "
+    "warn_p50=None, warn_p90=None, warn_p95=None, warn_p99=None, warn_max=None, warn_mean=None, "
+    "warn_ratio=None, peak_memory=None, warn_peak_memory=None, max_time='2s', warmup=None, "
+    "confidence=0.95)"
+)
+PROFILE_SIGNATURE = "profile_on_failure(profiler='auto')"
+
 MARKERS = (
+    f"{LATENCY_SIGNATURE}: latency and memory budget for what the test measures with the "
+    "'latency' fixture (or pytest-benchmark's 'benchmark'). Durations in seconds or strings "
+    "('150us', '20ms'), memory like '64MB'. Judged with distribution-free confidence intervals: "
+    "fails only when confidently over budget; undecided after max_time is a warning.",
+    f"{PROFILE_SIGNATURE}: when this test fails, re-run its body under a profiler "
+    "('auto', 'py-spy', 'torch' or 'builtin') and attach the hottest frames and a flamegraph.",
     f"{INCIDENT_SIGNATURE}: this test guards a production incident from the registry "
     "(incidents.toml). A fixed incident's guard must pass; status='open' means the bug is "
     "not fixed yet and the repro must fail (strict). runs=N repeats the test body N times; "
@@ -62,6 +79,15 @@ guard_key = pytest.StashKey[Guard]()
 usage_error_key = pytest.StashKey[str]()
 failed_run_key = pytest.StashKey[int]()
 repeating_key = pytest.StashKey[bool]()
+latency_spec_key: pytest.StashKey[LatencySpec] = pytest.StashKey()
+gate_key: pytest.StashKey[TestGate] = pytest.StashKey()
+profiler_key = pytest.StashKey[str]()
+sections_key = pytest.StashKey[list[tuple[str, str]]]()
+latency_failed_key = pytest.StashKey[bool]()
+
+
+class LatencyWarning(pytest.PytestWarning):
+    """A latency budget's warn tier was exceeded, its verdict stayed undecided, or it improved."""
 
 
 # ---------------------------------------------------------------- options, markers
@@ -128,6 +154,32 @@ def incident(request: pytest.FixtureRequest) -> IncidentContext:
     return IncidentContext(record=guard.record, spec=guard.spec, artifacts=Artifacts(artifacts_dir))
 
 
+@pytest.fixture
+def latency(request: pytest.FixtureRequest) -> Any:
+    """Measure a callable adaptively: ``latency(fn, *args, **kwargs)`` returns a Measurement.
+
+    With ``@pytest.mark.latency_budget(...)`` every call is judged against the
+    budget after the test body returns; without a marker it measures and records
+    only. Example::
+
+        @pytest.mark.latency_budget(p95="20ms")
+        def test_predict_is_fast(latency, service):
+            result = latency(service.predict, ["a short review"])
+            assert result.n > 0
+    """
+    session: ProdguardSession = request.config.pluginmanager.get_plugin("prodguard-session")  # type: ignore[assignment]
+    gate = session.gate_for(request.node)
+
+    def measure(fn: Any, /, *args: Any, **kwargs: Any) -> Measurement:
+        __tracebackhide__ = True
+        try:
+            return gate.measure(fn, args, kwargs)
+        except ProdguardUsageError as exc:
+            pytest.fail(f"{request.node.nodeid}: latency(): {exc}", pytrace=False)
+
+    return measure
+
+
 # ---------------------------------------------------------------- the session object
 
 
@@ -143,6 +195,7 @@ class ProdguardSession:
         self.registry_loaded = False
         self.started = time.time()
         self.report_error: str | None = None
+        self._gate_settings: GateSettings | None = None
 
     # -- registry
 
@@ -174,7 +227,8 @@ class ProdguardSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Validate incident markers before deselection, so gaps count every collected guard."""
+        """Validate prodguard markers; incident guards before deselection, so gaps are right."""
+        self._validate_latency_markers(items)
         marked = [item for item in items if item.get_closest_marker("incident_repro")]
         if not marked:
             return
@@ -190,6 +244,90 @@ class ProdguardSession:
                 item.stash[guard_key] = Guard(spec, self._record_for(spec))
             except ProdguardUsageError as exc:
                 item.stash[usage_error_key] = f"@pytest.mark.incident_repro: {exc}"
+
+    def _validate_latency_markers(self, items: list[pytest.Item]) -> None:
+        xdist_group = self.config.pluginmanager.hasplugin("xdist")
+        for item in items:
+            budget = item.get_closest_marker("latency_budget")
+            if budget is not None:
+                self._validate_budget(item, budget, xdist_group)
+            profile = item.get_closest_marker("profile_on_failure")
+            if profile is not None:
+                self._validate_profile_marker(item, profile)
+
+    def _validate_budget(self, item: pytest.Item, marker: pytest.Mark, xdist_group: bool) -> None:
+        from pytest_prodguard.latency import parse_latency_spec
+
+        fixtures = set(getattr(item, "fixturenames", ()))
+        try:
+            if marker.args:
+                raise ProdguardUsageError(
+                    "args", marker.args, f"keyword arguments only: {LATENCY_SIGNATURE}"
+                )
+            spec = parse_latency_spec(marker.kwargs, scale=self.settings.latency_scale)
+            if not fixtures & {"latency", "benchmark"}:
+                raise ProdguardUsageError(
+                    "fixtures",
+                    sorted(fixtures),
+                    "a test that uses the 'latency' fixture "
+                    "(latency(fn, *args)) or pytest-benchmark's 'benchmark' fixture",
+                )
+        except ProdguardUsageError as exc:
+            item.stash[usage_error_key] = f"@pytest.mark.latency_budget: {exc}"
+            return
+        item.stash[latency_spec_key] = spec
+        if xdist_group:
+            # Serial on one worker under --dist loadgroup (see the README on xdist).
+            item.add_marker(pytest.mark.xdist_group("prodguard-latency"))
+
+    def _validate_profile_marker(self, item: pytest.Item, marker: pytest.Mark) -> None:
+        from pytest_prodguard.profiling import check_profile_options
+
+        profiler = marker.args[0] if marker.args else marker.kwargs.get("profiler", "auto")
+        unknown = sorted(set(marker.kwargs) - {"profiler"})
+        try:
+            if unknown or len(marker.args) > 1:
+                raise ProdguardUsageError(
+                    unknown[0] if unknown else "args",
+                    marker.kwargs[unknown[0]] if unknown else marker.args,
+                    f"only {PROFILE_SIGNATURE}",
+                )
+            check_profile_options(profiler=profiler, source="marker")
+        except ProdguardUsageError as exc:
+            item.stash[usage_error_key] = f"@pytest.mark.profile_on_failure: {exc}"
+            return
+        item.stash[profiler_key] = str(profiler)
+
+    @property
+    def gate_settings(self) -> GateSettings:
+        """The slice of the settings the latency gate needs."""
+        if self._gate_settings is None:
+            from pytest_prodguard.gate import GateSettings
+
+            s = self.settings
+            self._gate_settings = GateSettings(
+                mode=s.latency,
+                inconclusive=s.latency_inconclusive,
+                baseline_save=s.baseline_save,
+                baseline_compare=s.baseline_compare,
+                baseline_dir=s.baseline_dir,
+                profile=s.profile,
+                profile_with=s.profile_with,
+                profile_seconds=s.profile_seconds,
+                profile_dir=s.profile_dir,
+                profile_top=s.profile_top,
+            )
+        return self._gate_settings
+
+    def gate_for(self, item: pytest.Item) -> TestGate:
+        """The latency gate of ``item``, created on first use."""
+        gate = item.stash.get(gate_key, None)
+        if gate is None:
+            from pytest_prodguard.gate import TestGate
+
+            gate = TestGate(item.nodeid, item.stash.get(latency_spec_key, None), self.gate_settings)
+            item.stash[gate_key] = gate
+        return gate
 
     def _record_for(self, spec: ReproSpec) -> Incident:
         registry = self.load_registry()
@@ -252,7 +390,69 @@ class ProdguardSession:
             item.user_properties.append(property_pair(kind, payload))
 
         with recorder.recording_to(sink):
-            return (yield)
+            try:
+                result = yield
+            except BaseException:
+                self._finish_latency(item, judge=False)
+                raise
+        self._finish_latency(item, judge=True)
+        return result
+
+    def _finish_latency(self, item: pytest.Item, *, judge: bool) -> None:
+        """Judge what the test measured: fail it, warn, or pass, with a report section."""
+        __tracebackhide__ = True
+        spec = item.stash.get(latency_spec_key, None)
+        if spec is None and gate_key not in item.stash:
+            return
+        gate = self.gate_for(item)
+        if spec is not None and not gate.calls:
+            self._judge_benchmark(item, gate)
+        if not gate.calls:
+            if judge and spec is not None and self.settings.latency != "off":
+                pytest.fail(
+                    f"{item.nodeid}: @pytest.mark.latency_budget: nothing was measured; call "
+                    "latency(fn, *args) in the test (or use pytest-benchmark's benchmark(fn))",
+                    pytrace=False,
+                )
+            return
+        outcome = gate.outcome() if judge else gate.outcome_without_verdict()
+        self._attach(item, outcome)
+        if outcome.status == "fail":
+            item.stash[latency_failed_key] = True
+            pytest.fail(outcome.message, pytrace=False)
+        if outcome.status == "warn":
+            path, line, _ = item.location
+            warnings.warn_explicit(
+                LatencyWarning(f"{item.nodeid}: {outcome.message}"),
+                LatencyWarning,
+                filename=str(self.config.rootpath / path),
+                lineno=(line or 0) + 1,
+            )
+
+    def _judge_benchmark(self, item: pytest.Item, gate: TestGate) -> None:
+        bench = getattr(item, "funcargs", {}).get("benchmark")
+        if bench is None:
+            return
+        stats = getattr(getattr(bench, "stats", None), "stats", None)
+        data = list(getattr(stats, "data", None) or ())
+        if data:
+            gate.judge_samples(data)
+        else:
+            gate.notes.append(
+                "pytest-benchmark measured nothing (disabled, e.g. under xdist or "
+                "--benchmark-disable): the latency budget was not judged"
+            )
+            self._attach(item, gate.outcome())
+
+    def _attach(self, item: pytest.Item, outcome: GateOutcome) -> None:
+        from pytest_prodguard.report import property_pair
+
+        item.stash.setdefault(sections_key, []).extend(outcome.sections)
+        for kind, payload in outcome.records:
+            item.user_properties.append(property_pair(kind, payload))
+        if outcome.profile is not None:
+            for name, path in outcome.profile.files.items():
+                item.user_properties.append((f"prodguard.profile.{name}", path))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -260,12 +460,63 @@ class ProdguardSession:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         """Apply incident semantics to the call report (open = strict expected failure)."""
         report = yield
+        if call.when == "call":
+            self._decorate_call_report(item, report)
         guard = item.stash.get(guard_key, None)
         if guard is not None and call.when == "call":
             self._apply_guard(item, call, report, guard)
         elif guard is not None and call.when == "setup" and not report.passed:
             self._record_guard(item, report, guard, "not-run", None)
         return report
+
+    def _decorate_call_report(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """Latency/profile sections, the latency status flag, profiling a failed test."""
+        sections: list[tuple[str, str]] = item.stash.get(sections_key, [])
+        report.sections.extend(sections)
+        if item.stash.get(latency_failed_key, False):
+            report.prodguard_latency = "fail"  # type: ignore[attr-defined]
+        elif report.failed and profiler_key in item.stash and self.settings.profile != "off":
+            self._profile_failed_test(item, report)
+        profiled = latency_spec_key in item.stash or profiler_key in item.stash
+        if report.passed and profiled:
+            from pytest_prodguard.gate import discard_profile_of
+
+            discard_profile_of(item.nodeid, self.gate_settings)
+        self._add_html_extras(item, report)
+
+    def _profile_failed_test(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        from dataclasses import replace
+
+        from pytest_prodguard.gate import profile_section_title, profile_thunk
+        from pytest_prodguard.report import property_pair
+
+        settings = replace(self.gate_settings, profile_with=item.stash[profiler_key])
+        if self.settings.profile_with != "auto":
+            settings = self.gate_settings  # the command line wins over the marker
+        result = profile_thunk(_test_body(item), item.nodeid, settings)
+        report.sections.append((profile_section_title(), result.section()))
+        pairs = [property_pair("profile", result.to_dict())]
+        pairs += [(f"prodguard.profile.{name}", path) for name, path in result.files.items()]
+        item.user_properties.extend(pairs)
+        report.user_properties.extend(pairs)
+
+    def _add_html_extras(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        html = self.config.pluginmanager.getplugin("html")
+        svg = next((v for k, v in item.user_properties if k == "prodguard.profile.svg"), None)
+        if html is None or not isinstance(svg, str):
+            return
+        extras = list(getattr(report, "extras", []))
+        extras.append(html.extras.url(svg, name="prodguard flamegraph"))
+        report.extras = extras  # type: ignore[attr-defined]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport, config: pytest.Config
+    ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+        """Latency failures get their own letter: ``L`` / ``LATENCY``."""
+        if report.when == "call" and getattr(report, "prodguard_latency", None) == "fail":
+            return "failed", "L", ("LATENCY", {"red": True})
+        return None
 
     def _apply_guard(
         self,
@@ -390,9 +641,33 @@ class ProdguardSession:
                 )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """The "prodguard incidents" section: guards by outcome and prevention gaps."""
+        """The "prodguard latency" and "prodguard incidents" sections."""
         if self.report_error is not None:
             terminalreporter.write_line(self.report_error, yellow=True)
+        self._latency_summary(terminalreporter)
+        self._incident_summary(terminalreporter)
+        if self.settings.report is not None and self.report_error is None:
+            terminalreporter.write_line(f"prodguard report: {self.settings.report}")
+
+    def _latency_summary(self, terminalreporter: Any) -> None:
+        from pytest_prodguard.gate import summary_lines
+
+        tests = self._collector.with_results("latency") if self._collector else []
+        if not tests:
+            return
+        terminalreporter.write_sep("=", "prodguard latency")
+        for line in summary_lines([(t.nodeid, t.results["latency"][-1]) for t in tests]):
+            terminalreporter.write_line(line)
+        workers = getattr(self.config.option, "numprocesses", None)
+        if workers and getattr(self.config.option, "dist", "no") != "loadgroup":
+            terminalreporter.write_line(
+                f"note: latency was measured while {workers} pytest-xdist workers ran other "
+                "tests in parallel; budgets were not widened. Run with --dist loadgroup to "
+                "measure latency tests serially on one worker (group 'prodguard-latency').",
+                yellow=True,
+            )
+
+    def _incident_summary(self, terminalreporter: Any) -> None:
         summary = self.incident_summary()
         if summary is None or (not summary.guards and not summary.unguarded_fixed):
             return
@@ -407,8 +682,23 @@ class ProdguardSession:
                 red=True,
                 bold=True,
             )
-        if self.settings.report is not None and self.report_error is None:
-            terminalreporter.write_line(f"prodguard report: {self.settings.report}")
+
+
+def _test_body(item: pytest.Item) -> Any:
+    """A thunk that runs the test function again with the same fixture values.
+
+    Calling the function directly (rather than ``item.runtest``) keeps pytest's and
+    pluggy's frames out of the profile.
+    """
+    import inspect
+
+    function = getattr(item, "obj", None)
+    funcargs = getattr(item, "funcargs", {})
+    if function is None:
+        return item.runtest
+    names = inspect.signature(function).parameters
+    arguments = {name: funcargs[name] for name in names if name in funcargs}
+    return lambda: function(**arguments)
 
 
 class XdistHooks:
