@@ -27,14 +27,14 @@ _ID_KEYS = ("request_id", "trace_id", "traceId", "requestId", "correlation_id")
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``prodguard`` console script; returns the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] == ["profile"]:
-        return _profile(args_list[1:])
-    parser = _parser()
-    args = parser.parse_args(args_list)
-    if not hasattr(args, "handler"):
-        parser.print_help()
-        return 2
     try:
+        if args_list[:1] == ["profile"]:
+            return _profile(args_list[1:])
+        parser = _parser()
+        args = parser.parse_args(args_list)
+        if not hasattr(args, "handler"):
+            parser.print_help()
+            return 2
         return int(args.handler(args))
     except ProdguardUsageError as exc:
         print(f"prodguard: error: {exc}", file=sys.stderr)
@@ -236,7 +236,7 @@ def _baseline_line(data: dict[str, Any]) -> str:
 def _profile(argv: list[str]) -> int:
     from pytest_prodguard.profiling import profile_command
 
-    return profile_command(argv)
+    return int(profile_command(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

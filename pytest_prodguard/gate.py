@@ -239,12 +239,14 @@ class TestGate:
         if self.settings.profile != "off":
             from pytest_prodguard.profiling import save_profile_baseline
 
-            save_profile_baseline(
+            saved = save_profile_baseline(
                 thunk,
                 path=path.with_suffix(".folded"),
                 seconds=min(1.0, self.settings.profile_seconds),
                 profiler=self.settings.profile_with,
             )
+            if saved.note:
+                self.notes.append(f"profile baseline not saved: {saved.note}")
 
     # -- deciding
 

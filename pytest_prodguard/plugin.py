@@ -687,9 +687,10 @@ class ProdguardSession:
 def _test_body(item: pytest.Item) -> Any:
     """A thunk that runs the test function again with the same fixture values.
 
-    Calling the function directly (rather than ``item.runtest``) keeps pytest's and
-    pluggy's frames out of the profile.
+    Calling the function directly (rather than ``item.runtest``), through a partial
+    with no Python frame of its own, keeps pytest's and pluggy's frames out of the profile.
     """
+    import functools
     import inspect
 
     function = getattr(item, "obj", None)
@@ -698,7 +699,7 @@ def _test_body(item: pytest.Item) -> Any:
         return item.runtest
     names = inspect.signature(function).parameters
     arguments = {name: funcargs[name] for name in names if name in funcargs}
-    return lambda: function(**arguments)
+    return functools.partial(function, **arguments)
 
 
 class XdistHooks:

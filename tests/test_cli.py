@@ -180,3 +180,10 @@ def test_no_command_prints_help_and_exits_2(capsys):
 def test_baselines_with_no_folder_says_so(tmp_path, capsys):
     assert main(["baselines", "--dir", str(tmp_path / "none")]) == 0
     assert "no baselines" in capsys.readouterr().out
+
+
+def test_profile_with_a_bad_option_is_a_clear_error_not_a_traceback(capsys):
+    assert main(["profile", "--rate", "0", "--", "true"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prodguard: error:")
+    assert "Traceback" not in err

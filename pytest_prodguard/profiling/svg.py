@@ -1,0 +1,165 @@
+"""A small, dependency-free flamegraph (SVG) writer for folded stacks.
+
+py-spy cannot render an external folded file and pyinferno only ships wheels
+up to CPython 3.11, so the flamegraph is drawn here: one ``<rect>`` per frame,
+widths proportional to samples, the root at the bottom, a ``<title>`` per frame
+(hover text in any browser), no JavaScript. The output is plain, valid XML.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pytest_prodguard.profiling.stacks import Stack, parse_frame, short_path
+
+IMAGE_WIDTH = 1200
+FRAME_HEIGHT = 16
+FONT_SIZE = 12
+CHAR_WIDTH = 7.0  # average glyph width of a 12px sans-serif font, for label truncation
+MIN_FRAME_WIDTH = 0.5  # pixels; narrower frames (and their children) are not drawn
+MAX_DEPTH = 200  # frames below this depth are not drawn (keeps the recursion bounded)
+_HEADER = 36
+_FOOTER = 8
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+@dataclass
+class _Node:
+    label: str
+    value: int = 0
+    children: dict[str, _Node] = field(default_factory=dict)
+
+    def child(self, label: str) -> _Node:
+        node = self.children.get(label)
+        if node is None:
+            node = self.children[label] = _Node(label)
+        return node
+
+
+def render_flamegraph(stacks: Mapping[Stack, int], *, title: str, unit: str = "samples") -> str:
+    """Render ``stacks`` as a flamegraph SVG document (a string).
+
+    Frames are merged by identical prefix, siblings are sorted by label (as in
+    flamegraph.pl), and every frame carries a ``<title>`` with its full label,
+    sample count and share. An empty profile still yields a valid SVG with the
+    single root frame ``all``.
+    """
+    root = _build_tree(stacks)
+    depth = _depth(root)
+    height = _HEADER + (depth + 1) * FRAME_HEIGHT + _FOOTER
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{IMAGE_WIDTH}" '
+        f'height="{height}" viewBox="0 0 {IMAGE_WIDTH} {height}">',
+        "<style>text { font-family: Verdana, sans-serif; font-size: "
+        f"{FONT_SIZE}px; fill: #000; }} rect {{ stroke: #fff; stroke-width: 0.5; }}</style>",
+        f'<rect x="0" y="0" width="{IMAGE_WIDTH}" height="{height}" fill="#f8f8f8"/>',
+        f'<text x="{IMAGE_WIDTH / 2:.0f}" y="22" text-anchor="middle" font-size="16">'
+        f"{_text(title)}</text>",
+    ]
+    _draw(
+        root, parts, x=0.0, level=0, height=height, scale=_scale(root), total=root.value, unit=unit
+    )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def _build_tree(stacks: Mapping[Stack, int]) -> _Node:
+    root = _Node("all")
+    for stack, count in stacks.items():
+        if count <= 0:
+            continue
+        root.value += count
+        node = root
+        for label in stack[:MAX_DEPTH]:
+            node = node.child(label)
+            node.value += count
+    return root
+
+
+def _depth(node: _Node) -> int:
+    if not node.children:
+        return 0
+    return 1 + max(_depth(child) for child in node.children.values())
+
+
+def _scale(root: _Node) -> float:
+    return IMAGE_WIDTH / root.value if root.value else 0.0
+
+
+def _draw(
+    node: _Node,
+    parts: list[str],
+    *,
+    x: float,
+    level: int,
+    height: int,
+    scale: float,
+    total: int,
+    unit: str,
+) -> None:
+    width = node.value * scale if total else float(IMAGE_WIDTH)
+    if level > 0 and width < MIN_FRAME_WIDTH:
+        return
+    y = height - _FOOTER - (level + 1) * FRAME_HEIGHT
+    share = 100.0 * node.value / total if total else 0.0
+    tooltip = f"{_display_label(node.label)} ({node.value} {unit}, {share:.2f}%)"
+    parts.append(
+        f"<g><title>{_text(tooltip)}</title>"
+        f'<rect x="{x:.2f}" y="{y}" width="{width:.2f}" height="{FRAME_HEIGHT - 1}" '
+        f'fill="{_color(node.label, level)}" rx="2"/>'
+        f'<text x="{x + 3:.2f}" y="{y + FRAME_HEIGHT - 4}">'
+        f"{_text(_fit(_short_label(node.label), width))}</text></g>"
+    )
+    child_x = x
+    for label in sorted(node.children):
+        child = node.children[label]
+        _draw(
+            child,
+            parts,
+            x=child_x,
+            level=level + 1,
+            height=height,
+            scale=scale,
+            total=total,
+            unit=unit,
+        )
+        child_x += child.value * scale
+
+
+def _display_label(label: str) -> str:
+    frame = parse_frame(label)
+    if not frame.file:
+        return label
+    return f"{frame.function} ({short_path(frame.file)}:{frame.line})"
+
+
+def _short_label(label: str) -> str:
+    return parse_frame(label).function
+
+
+def _fit(label: str, width: float) -> str:
+    room = int((width - 6) / CHAR_WIDTH)
+    if room < 3:
+        return ""
+    return label if len(label) <= room else label[: room - 2] + ".."
+
+
+def _color(label: str, level: int) -> str:
+    if level == 0:
+        return "rgb(200,200,200)"
+    digest = zlib.crc32(parse_frame(label).function.encode("utf-8", "replace"))
+    red = 205 + digest % 50
+    green = 80 + (digest >> 8) % 130
+    blue = (digest >> 16) % 55
+    return f"rgb({red},{green},{blue})"
+
+
+def _text(value: str) -> str:
+    """Escape for XML text and drop characters XML 1.0 cannot carry."""
+    safe = value.encode("utf-8", "replace").decode("utf-8")
+    return html.escape(_XML_INVALID.sub("?", safe))  # html.escape's entities are XML ones too
