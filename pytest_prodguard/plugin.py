@@ -8,6 +8,7 @@ this module turns them into test outcomes, report sections and
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from collections.abc import Generator
@@ -360,6 +361,10 @@ class ProdguardSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Turn a bad marker into a clear setup error for this test only."""
+        robustness = sys.modules.get("pytest_prodguard.robustness")
+        if robustness is not None:
+            # A failure's slice summary must only count this test's examples.
+            robustness.clear_history()
         message = item.stash.get(usage_error_key, None)
         if message is not None:
             pytest.fail(f"{item.nodeid}: {message}", pytrace=False)

@@ -17,7 +17,9 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 class Tokenizer:
     """Word tokenizer over a fixed vocabulary; lower-cases unless case_sensitive."""
 
-    def __init__(self, vocabulary: Sequence[str], *, case_sensitive: bool = False, max_tokens: int = 256):
+    def __init__(
+        self, vocabulary: Sequence[str], *, case_sensitive: bool = False, max_tokens: int = 256
+    ):
         self.index = {word: position + 2 for position, word in enumerate(vocabulary)}
         self.case_sensitive = case_sensitive
         self.max_tokens = max_tokens
@@ -49,7 +51,9 @@ class BagOfWords(nn.Module):
         return self.head(self.embedding(token_ids))
 
 
-def train(*, case_sensitive: bool = False, seed: int = 0, epochs: int = 150) -> tuple[BagOfWords, Tokenizer]:
+def train(
+    *, case_sensitive: bool = False, seed: int = 0, epochs: int = 150
+) -> tuple[BagOfWords, Tokenizer]:
     """Train the classifier on the generated corpus; deterministic for a given seed."""
     torch.manual_seed(seed)
     tokenizer = Tokenizer([*POSITIVE, *NEGATIVE, *NEUTRAL], case_sensitive=case_sensitive)
