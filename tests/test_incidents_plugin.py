@@ -631,6 +631,25 @@ class TestSummary:
             ]
         )
 
+    @pytest.mark.parametrize("target", ["test_chosen.py", "test_chosen.py::test_a"])
+    def test_require_guards_is_not_enforced_on_a_run_of_chosen_files(self, tester, target):
+        tester.makeini(INI + "prodguard_require_guards = true\n")
+        tester.makepyfile(
+            test_chosen="""
+            import pytest
+
+            @pytest.mark.incident_repro("INC-2025-001")
+            def test_a():
+                pass
+            """
+        )
+        result = tester.runpytest(target)
+        result.assert_outcomes(passed=1)
+        assert result.ret == pytest.ExitCode.OK
+        result.stdout.fnmatch_lines(
+            ["NO GUARD    INC-2025-003 *", "prodguard_require_guards not enforced: this run*"]
+        )
+
     def test_require_guards_passes_when_every_fixed_incident_is_guarded(self, tester):
         tester.makepyfile(
             """
