@@ -131,8 +131,17 @@ class TestGate:
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, nodeid: str, spec: LatencySpec | None, settings: GateSettings) -> None:
+    def __init__(
+        self,
+        nodeid: str,
+        spec: LatencySpec | None,
+        settings: GateSettings,
+        *,
+        display_id: str | None = None,
+    ) -> None:
         self.nodeid = nodeid
+        # The id as the user would type it from where pytest ran (reproduce lines).
+        self.display_id = display_id or nodeid
         self.spec = spec
         self.settings = settings
         self.calls: list[MeasuredCall] = []
@@ -182,7 +191,7 @@ class TestGate:
             return
         measurement = latency.measurement_from_samples(samples, confidence=self.spec.confidence)
         verdict = latency.judge_samples(
-            samples, self.spec, inconclusive=self.settings.inconclusive, nodeid=self.nodeid
+            samples, self.spec, inconclusive=self.settings.inconclusive, nodeid=self.display_id
         )
         self.calls.append(MeasuredCall(label, _no_thunk, measurement, verdict=verdict))
 
@@ -219,7 +228,7 @@ class TestGate:
                 call.measurement,
                 baseline,
                 tolerance=self.settings.baseline_compare,
-                nodeid=self.nodeid,
+                nodeid=self.display_id,
             )
         if self.spec is not None:
             call.verdict = latency.judge(
@@ -227,7 +236,7 @@ class TestGate:
                 self.spec,
                 inconclusive=self.settings.inconclusive,
                 comparison=call.comparison,
-                nodeid=self.nodeid,
+                nodeid=self.display_id,
             )
         self.calls.append(call)
 

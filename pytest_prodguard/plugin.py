@@ -326,7 +326,12 @@ class ProdguardSession:
         if gate is None:
             from pytest_prodguard.gate import TestGate
 
-            gate = TestGate(item.nodeid, item.stash.get(latency_spec_key, None), self.gate_settings)
+            gate = TestGate(
+                item.nodeid,
+                item.stash.get(latency_spec_key, None),
+                self.gate_settings,
+                display_id=self.config.cwd_relative_nodeid(item.nodeid),
+            )
             item.stash[gate_key] = gate
         return gate
 
