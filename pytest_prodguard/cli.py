@@ -236,6 +236,13 @@ def _baseline_line(data: dict[str, Any]) -> str:
 def _profile(argv: list[str]) -> int:
     from pytest_prodguard.profiling import profile_command
 
+    if argv[:1] in (["-h"], ["--help"]):
+        from pytest_prodguard.profiling.command import USAGE
+
+        print(USAGE)
+        print("Runs CMD as py-spy's child (no ptrace rights needed) and writes the hottest")
+        print("frames, stacks.txt and flamegraph.svg; exits with CMD's own exit status.")
+        return 0
     return int(profile_command(argv))
 
 

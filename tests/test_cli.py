@@ -187,3 +187,8 @@ def test_profile_with_a_bad_option_is_a_clear_error_not_a_traceback(capsys):
     err = capsys.readouterr().err
     assert err.startswith("prodguard: error:")
     assert "Traceback" not in err
+
+
+def test_profile_help_prints_usage_and_exits_0(capsys):
+    assert main(["profile", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: prodguard profile")
