@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.files import atomic_write_text
 from pytest_prodguard.profiling import _exitstatus, pyspy
 from pytest_prodguard.profiling.files import (
     DEFAULT_PROFILE_DIR,
@@ -32,7 +33,6 @@ from pytest_prodguard.profiling.files import (
     prepare_folder,
     sanitize_nodeid,
     temporary_path,
-    write_text_atomic,
 )
 from pytest_prodguard.profiling.result import ProfileResult
 from pytest_prodguard.profiling.runner import DEFAULT_RATE, DEFAULT_TOP, check_profile_options
@@ -196,9 +196,9 @@ def _summarise(raw_path: Path, folder: Path, options: CommandOptions) -> Profile
     if not samples:
         return ProfileResult(profiler="none", note="py-spy took no samples of the command")
     stacks_path, svg_path = folder / STACKS_FILE, folder / SVG_FILE
-    write_text_atomic(stacks_path, format_folded(stacks))
+    atomic_write_text(stacks_path, format_folded(stacks))
     title = f"{' '.join(options.command)} (py-spy, {samples} samples)"
-    write_text_atomic(svg_path, render_flamegraph(stacks, title=title))
+    atomic_write_text(svg_path, render_flamegraph(stacks, title=title))
     return ProfileResult(
         profiler="py-spy",
         stack_profiler="py-spy",

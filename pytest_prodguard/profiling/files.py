@@ -84,13 +84,6 @@ def discard_profile(out_dir: Path, name: str) -> None:
         folder.rmdir()
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def temporary_path(folder: Path, stem: str) -> Path:
     """A per-process scratch path inside ``folder`` (removed by the caller)."""
     return folder / f".{stem}.{os.getpid()}.tmp"

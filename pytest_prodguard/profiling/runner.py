@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.files import atomic_write_text
 from pytest_prodguard.profiling import pyspy
 from pytest_prodguard.profiling.files import (
     CHROME_TRACE_FILE,
@@ -28,7 +29,6 @@ from pytest_prodguard.profiling.files import (
     check_name,
     prepare_folder,
     temporary_path,
-    write_text_atomic,
 )
 from pytest_prodguard.profiling.result import PROFILER_LABELS, ProfileResult
 from pytest_prodguard.profiling.sampler import ThreadSampler
@@ -341,8 +341,8 @@ def _summarise(
     if samples:
         label = PROFILER_LABELS[window.backend]
         stacks_path, svg_path = folder / STACKS_FILE, folder / SVG_FILE
-        write_text_atomic(stacks_path, format_folded(window.stacks))
-        write_text_atomic(
+        atomic_write_text(stacks_path, format_folded(window.stacks))
+        atomic_write_text(
             svg_path, render_flamegraph(window.stacks, title=f"{name} ({label}, {samples} samples)")
         )
         files = {"raw": str(stacks_path), "svg": str(svg_path), **files}
@@ -446,7 +446,7 @@ def save_profile_baseline(
         )
         samples = total_samples(window.stacks)
         if samples:
-            write_text_atomic(target, format_folded(window.stacks))
+            atomic_write_text(target, format_folded(window.stacks))
         else:
             notes.append("no stack samples were taken inside the profiled code; nothing saved")
         return ProfileResult(
