@@ -8,6 +8,7 @@ turns :meth:`TestGate.outcome` into the test's result.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -98,11 +99,14 @@ class MeasuredCall:
             parts.append(f"note: {self.note}")
         return "\n".join(parts)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable record for ``user_properties`` and the JSON report."""
+    def to_dict(self, *, judged: bool = True) -> dict[str, Any]:
+        """JSON-serialisable record for ``user_properties`` and the JSON report.
+
+        ``judged=False``: the test failed on its own, so no latency verdict applies.
+        """
         data: dict[str, Any] = {
             "label": self.label,
-            "status": self.status(),
+            "status": self.status() if judged else "not-judged",
             "headline": self.headline(),
             "note": self.note,
         }
@@ -159,9 +163,8 @@ class TestGate:
         if not callable(fn):
             raise ProdguardUsageError("fn", fn, "a callable: latency(fn, *args, **kwargs)")
         label = self._label_for(fn)
-
-        def thunk() -> object:
-            return fn(*args, **kwargs)
+        # A partial has no Python frame of its own, so profiles start at ``fn``.
+        thunk = functools.partial(fn, *args, **kwargs)
 
         if self.settings.mode == "off":
             measurement = _single_call(thunk)
@@ -259,17 +262,19 @@ class TestGate:
 
     # -- deciding
 
-    def _records_and_sections(self) -> tuple[list[tuple[str, Any]], list[tuple[str, str]]]:
+    def _records_and_sections(
+        self, *, judged: bool = True
+    ) -> tuple[list[tuple[str, Any]], list[tuple[str, str]]]:
         records: list[tuple[str, Any]] = []
         if self.calls:
-            records.append(("latency", [call.to_dict() for call in self.calls]))
+            records.append(("latency", [call.to_dict(judged=judged) for call in self.calls]))
         body = [call.details() for call in self.calls] + [f"note: {n}" for n in self.notes]
         sections = [(LATENCY_SECTION, "\n\n".join(body))] if body else []
         return records, sections
 
     def outcome_without_verdict(self) -> GateOutcome:
         """Record and show the measurements of a test that failed on its own; judge nothing."""
-        records, sections = self._records_and_sections()
+        records, sections = self._records_and_sections(judged=False)
         return GateOutcome("pass", "", sections, records)
 
     def outcome(self) -> GateOutcome:
@@ -354,6 +359,7 @@ _SUMMARY_WORDS = {
     "improved": "IMPROVED    ",
     "pass": "pass        ",
     "recorded": "recorded    ",
+    "not-judged": "not judged  ",
 }
 
 

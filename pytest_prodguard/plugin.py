@@ -43,7 +43,7 @@ LATENCY_SIGNATURE = (
     "latency_budget(*, p50=None, p90=None, p95=None, p99=None, max=None, mean=None, "
     "warn_p50=None, warn_p90=None, warn_p95=None, warn_p99=None, warn_max=None, warn_mean=None, "
     "warn_ratio=None, peak_memory=None, warn_peak_memory=None, max_time='2s', warmup=None, "
-    "confidence=0.95)"
+    "confidence=0.95, include_cpu_wait=False)"
 )
 PROFILE_SIGNATURE = "profile_on_failure(profiler='auto')"
 
@@ -173,10 +173,13 @@ def latency(request: pytest.FixtureRequest) -> Any:
 
     def measure(fn: Any, /, *args: Any, **kwargs: Any) -> Measurement:
         __tracebackhide__ = True
+        from pytest_prodguard.latency import BaselineError
+
         try:
             return gate.measure(fn, args, kwargs)
-        except ProdguardUsageError as exc:
-            pytest.fail(f"{request.node.nodeid}: latency(): {exc}", pytrace=False)
+        except (ProdguardUsageError, BaselineError) as exc:
+            message = f"{request.node.nodeid}: latency(): {exc}"
+        pytest.fail(message, pytrace=False)
 
     return measure
 
@@ -415,10 +418,10 @@ class ProdguardSession:
         if spec is None and gate_key not in item.stash:
             return
         gate = self.gate_for(item)
-        if spec is not None and not gate.calls:
+        if spec is not None and not gate.calls and self.settings.latency != "off":
             self._judge_benchmark(item, gate)
         if not gate.calls:
-            if judge and spec is not None and self.settings.latency != "off":
+            if judge and spec is not None and self.settings.latency != "off" and not gate.notes:
                 pytest.fail(
                     f"{item.nodeid}: @pytest.mark.latency_budget: nothing was measured; call "
                     "latency(fn, *args) in the test (or use pytest-benchmark's benchmark(fn))",
@@ -487,7 +490,8 @@ class ProdguardSession:
             report.prodguard_latency = "fail"  # type: ignore[attr-defined]
         elif report.failed and profiler_key in item.stash and self.settings.profile != "off":
             self._profile_failed_test(item, report)
-        profiled = latency_spec_key in item.stash or profiler_key in item.stash
+        stash = item.stash
+        profiled = latency_spec_key in stash or profiler_key in stash or gate_key in stash
         if report.passed and profiled:
             from pytest_prodguard.gate import discard_profile_of
 
@@ -524,7 +528,8 @@ class ProdguardSession:
         self, report: pytest.TestReport, config: pytest.Config
     ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
         """Latency failures get their own letter: ``L`` / ``LATENCY``."""
-        if report.when == "call" and getattr(report, "prodguard_latency", None) == "fail":
+        latency_failed = getattr(report, "prodguard_latency", None) == "fail"
+        if report.when == "call" and report.failed and latency_failed:
             return "failed", "L", ("LATENCY", {"red": True})
         return None
 
