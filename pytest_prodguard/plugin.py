@@ -484,15 +484,16 @@ class ProdguardSession:
 
     def _decorate_call_report(self, item: pytest.Item, report: pytest.TestReport) -> None:
         """Latency/profile sections, the latency status flag, profiling a failed test."""
-        sections: list[tuple[str, str]] = item.stash.get(sections_key, [])
+        stash = item.stash
+        if not (latency_spec_key in stash or profiler_key in stash or gate_key in stash):
+            return  # the common case: a test prodguard has nothing to do with
+        sections: list[tuple[str, str]] = stash.get(sections_key, [])
         report.sections.extend(sections)
         if item.stash.get(latency_failed_key, False):
             report.prodguard_latency = "fail"  # type: ignore[attr-defined]
         elif report.failed and profiler_key in item.stash and self.settings.profile != "off":
             self._profile_failed_test(item, report)
-        stash = item.stash
-        profiled = latency_spec_key in stash or profiler_key in stash or gate_key in stash
-        if report.passed and profiled:
+        if report.passed:
             from pytest_prodguard.gate import discard_profile_of
 
             discard_profile_of(item.nodeid, self.gate_settings)
@@ -661,11 +662,11 @@ class ProdguardSession:
             terminalreporter.write_line(f"prodguard report: {self.settings.report}")
 
     def _latency_summary(self, terminalreporter: Any) -> None:
-        from pytest_prodguard.gate import summary_lines
-
         tests = self._collector.with_results("latency") if self._collector else []
         if not tests:
             return
+        from pytest_prodguard.gate import summary_lines
+
         terminalreporter.write_sep("=", "prodguard latency")
         for line in summary_lines([(t.nodeid, t.results["latency"][-1]) for t in tests]):
             terminalreporter.write_line(line)

@@ -211,13 +211,6 @@ def test_warned(latency):
             ]
         )
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug (latency/timing.py CallableSource.warm_up): the automatic warm-up stops "
-        "after one call when that call exceeds 2.5% of max_time, so a slow cold first call "
-        "becomes the per-call estimate, the sampler plans a single round, and a 10x "
-        "violation ends 'undecided' at n=1",
-    )
     def test_a_slow_first_call_does_not_leave_a_sure_failure_undecided(self, tester):
         write(
             tester,

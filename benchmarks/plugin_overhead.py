@@ -1,0 +1,95 @@
+"""Plugin overhead on a suite that uses no prodguard marker, and plugin import time.
+
+Generates 2,000 trivial tests, then runs pytest on them alternately with and
+without the plugin (``-p no:prodguard``), in fresh processes, and prints the
+paired wall times. Also times ``import pytest_prodguard.plugin`` in fresh
+interpreters and lists which heavy modules it pulled in.
+
+    python benchmarks/plugin_overhead.py [--pairs 10] [--tests 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HEAVY = ("numpy", "scipy", "torch", "hypothesis", "pandas")
+
+
+def make_suite(folder: Path, tests: int) -> None:
+    """Write ``tests`` trivial tests in 20 files, plus an empty ini."""
+    per_file = tests // 20
+    for index in range(20):
+        body = "\n".join(
+            f"def test_{index}_{n}():\n    assert {n} == {n}\n" for n in range(per_file)
+        )
+        (folder / f"test_gen_{index}.py").write_text(body)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+
+
+def run_pytest(folder: Path, *extra: str) -> float:
+    """Wall time of one pytest run in a fresh process (asserts it passed)."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(done.stdout[-2000:] + done.stderr[-2000:])
+    return elapsed
+
+
+def import_time() -> tuple[float, float, list[str]]:
+    """Import times in a fresh interpreter: the plugin after pytest (what a pytest run pays),
+    the plugin with pytest itself; and which heavy modules were loaded."""
+    code = (
+        "import sys,time;t0=time.perf_counter();import pytest;t1=time.perf_counter();"
+        "import pytest_prodguard.plugin;t2=time.perf_counter();"
+        f"print((t2-t1)*1000, (t2-t0)*1000, ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    plugin_ms, total_ms, heavy = out.stdout.split(" ")
+    return float(plugin_ms), float(total_ms), [m for m in heavy.strip().split(",") if m]
+
+
+def main() -> None:
+    """Print the overhead table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pairs", type=int, default=10)
+    parser.add_argument("--tests", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        make_suite(folder, args.tests)
+        run_pytest(folder)  # warm the file cache and bytecode
+        with_plugin, without = [], []
+        for pair in range(args.pairs):
+            order = [(), ("-p", "no:prodguard")] if pair % 2 == 0 else [("-p", "no:prodguard"), ()]
+            for extra in order:
+                (without if extra else with_plugin).append(run_pytest(folder, *extra))
+    ratios = [w / o for w, o in zip(with_plugin, without, strict=True)]
+    imports = [import_time() for _ in range(10)]
+    print(f"| measure ({args.tests} unmarked tests, {args.pairs} paired runs) | value |")
+    print("| --- | --- |")
+    print(f"| median wall time with plugin | {statistics.median(with_plugin):.3f} s |")
+    print(f"| median wall time with -p no:prodguard | {statistics.median(without):.3f} s |")
+    print(f"| median paired ratio (with / without) | {statistics.median(ratios):.3f} |")
+    print(f"| paired ratio range | {min(ratios):.3f} – {max(ratios):.3f} |")
+    plugin_ms = statistics.median(ms for ms, _, _ in imports)
+    total_ms = statistics.median(ms for _, ms, _ in imports)
+    heavy = sorted(set().union(*(h for _, _, h in imports))) or "none"
+    print(f"| plugin import after pytest, median of 10 fresh interpreters | {plugin_ms:.1f} ms |")
+    print(f"| pytest + plugin import, same interpreters | {total_ms:.1f} ms |")
+    print(f"| heavy modules imported by the plugin | {heavy} |")
+
+
+if __name__ == "__main__":
+    main()

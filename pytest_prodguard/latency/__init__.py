@@ -1,0 +1,76 @@
+"""Latency and memory budgets that decide with confidence on noisy machines.
+
+Pure Python, no pytest: :func:`parse_latency_spec` validates marker arguments,
+:func:`measure` samples a callable adaptively, :func:`judge` /
+:func:`judge_samples` turn samples into a three-valued verdict, and the
+baseline functions save, load and compare per-test summaries. The plugin wires
+these to ``@pytest.mark.latency_budget`` and the ``latency`` fixture; see
+``docs/latency.md``.
+"""
+
+from __future__ import annotations
+
+from pytest_prodguard.latency.baseline import (
+    Baseline,
+    BaselineError,
+    BaselineMissingError,
+    BaselineRun,
+    baseline_path,
+    load_baseline,
+    save_baseline,
+)
+from pytest_prodguard.latency.checks import Check
+from pytest_prodguard.latency.compare import (
+    ComparisonVerdict,
+    compare_to_baseline,
+    validate_tolerance,
+)
+from pytest_prodguard.latency.environment import (
+    describe_environment,
+    fingerprint_label,
+    format_environment,
+    machine_fingerprint,
+)
+from pytest_prodguard.latency.measurement import Measurement
+from pytest_prodguard.latency.sampler import measure, sample
+from pytest_prodguard.latency.spec import (
+    ACCEPTED_KEYWORDS,
+    STATISTICS,
+    LatencySpec,
+    parse_latency_spec,
+)
+from pytest_prodguard.latency.verdict import (
+    LatencyVerdict,
+    judge,
+    judge_samples,
+    measurement_from_samples,
+)
+
+__all__ = [
+    "ACCEPTED_KEYWORDS",
+    "STATISTICS",
+    "Baseline",
+    "BaselineError",
+    "BaselineMissingError",
+    "BaselineRun",
+    "Check",
+    "ComparisonVerdict",
+    "LatencySpec",
+    "LatencyVerdict",
+    "Measurement",
+    "baseline_path",
+    "compare_to_baseline",
+    "describe_environment",
+    "fingerprint_label",
+    "format_environment",
+    "judge",
+    "judge_samples",
+    "load_baseline",
+    "machine_fingerprint",
+    "measure",
+    "measurement_from_samples",
+    "parse_latency_spec",
+    "sample",
+    "save_baseline",
+    "validate_tolerance",
+]

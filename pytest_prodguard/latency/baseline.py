@@ -1,0 +1,292 @@
+"""Saved latency baselines: one JSON file per test, holding the last few runs' summaries.
+
+A baseline keeps up to :data:`MAX_RUNS` run summaries, newest last, because a
+single run is a single draw of the between-process noise: with several runs
+the comparison estimates how much this test's statistic moves from process to
+process instead of assuming it. Each ``--prodguard-baseline-save`` appends a
+run; files are written atomically (temporary file in the same folder, then
+``os.replace``) under an advisory lock, so concurrent savers never leave a
+partial file and never lose each other's runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from pytest_prodguard.files import atomic_write_text
+from pytest_prodguard.latency.measurement import Measurement
+from pytest_prodguard.latency.reference import REFERENCE_VERSION
+from pytest_prodguard.latency.stats import normal_quantile, quantile_bounds, sample_quantile
+
+BASELINE_FORMAT = "pytest-prodguard/latency-baseline"
+BASELINE_VERSION = 1
+MAX_RUNS = 10
+#: Statistic kinds: the paired target/reference log-ratio, or the raw log-median when
+#: the measurement had no reference rounds (e.g. pytest-benchmark samples).
+RATIO, RAW = "ratio", "raw"
+_MIN_PAIRS = 3
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class BaselineError(Exception):
+    """A baseline file is corrupt, foreign or incompatible; the message names the file."""
+
+
+class BaselineMissingError(BaselineError):
+    """No baseline file exists yet: the plugin skips the comparison with a note."""
+
+
+@dataclass(frozen=True)
+class BaselineRun:
+    """Summary of one saved run of one test.
+
+    ``statistic`` is the median over reference pairs of log(target/reference)
+    (``kind == "ratio"``) or the log of the median per-call time (``"raw"``);
+    ``statistic_se`` its standard error within that run.
+    """
+
+    saved_at: str
+    fingerprint: Mapping[str, str]
+    kind: str
+    statistic: float
+    statistic_se: float
+    n: int
+    pairs: int
+    batch: int
+    quantiles: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    reference_medians: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    peak_memory: int | None = None
+    include_cpu_wait: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form as stored in the file."""
+        return {
+            "saved_at": self.saved_at,
+            "fingerprint": dict(self.fingerprint),
+            "kind": self.kind,
+            "statistic": self.statistic,
+            "statistic_se": self.statistic_se,
+            "n": self.n,
+            "pairs": self.pairs,
+            "batch": self.batch,
+            "quantiles": dict(self.quantiles),
+            "reference_medians": dict(self.reference_medians),
+            "peak_memory": self.peak_memory,
+            "include_cpu_wait": self.include_cpu_wait,
+        }
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """All saved runs of one test (``path`` is where it was loaded from, if anywhere)."""
+
+    nodeid: str
+    runs: tuple[BaselineRun, ...]
+    path: Path | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form as stored in the file."""
+        return {
+            "format": BASELINE_FORMAT,
+            "version": BASELINE_VERSION,
+            "reference_version": REFERENCE_VERSION,
+            "nodeid": self.nodeid,
+            "runs": [run.to_dict() for run in self.runs],
+        }
+
+
+def baseline_path(root: Path, nodeid: str, label: str = "") -> Path:
+    """File for ``nodeid`` (and an optional label, e.g. one of several callables) under ``root``.
+
+    The name keeps a readable, sanitised part of the node id plus a hash of the
+    full id, so that distinct tests never share a file and names stay short.
+    """
+    key = f"{nodeid}#{label}" if label else nodeid
+    readable = _SLUG.sub("_", key).strip("._-")[:100] or "test"
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+    return Path(root) / f"{readable}-{digest}.json"
+
+
+def run_from_measurement(measurement: Measurement) -> BaselineRun:
+    """Summarise a measurement as a baseline run."""
+    ratios = measurement.paired_log_ratios()
+    if len(ratios) >= _MIN_PAIRS:
+        kind, values = RATIO, ratios
+    else:
+        kind, values = RAW, [math.log(max(value, 1e-12)) for value in measurement.samples]
+    if not values:
+        raise BaselineError("cannot save a baseline from a measurement without samples")
+    ordered = sorted(values)
+    low, high = quantile_bounds(ordered, 0.5, 0.025, 0.025)
+    spread = high - low if math.isfinite(high - low) else ordered[-1] - ordered[0]
+    return BaselineRun(
+        saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        fingerprint=MappingProxyType(dict(measurement.fingerprint)),
+        kind=kind,
+        statistic=sample_quantile(ordered, 0.5),
+        statistic_se=spread / (2 * normal_quantile(0.975)),
+        n=measurement.n,
+        pairs=len(ratios),
+        batch=measurement.batch,
+        quantiles=MappingProxyType(measurement.quantiles()),
+        reference_medians=MappingProxyType(measurement.reference_medians()),
+        peak_memory=measurement.peak_memory,
+        include_cpu_wait=measurement.include_cpu_wait,
+    )
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Advisory lock on a sidecar file, so concurrent read-append-write cycles serialise."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: atomic replace still prevents partial files
+        yield
+        return
+    with open(lock_path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def save_baseline(path: Path, measurement: Measurement, *, nodeid: str) -> None:
+    """Append this measurement's summary to the baseline at ``path`` (atomic, lock-protected).
+
+    An existing file for the same test keeps its last MAX_RUNS - 1 runs; a file
+    that is corrupt, foreign or from an older format is replaced by a fresh one.
+    """
+    path = Path(path)
+    new_run = run_from_measurement(measurement)
+    with _locked(path):
+        runs: list[BaselineRun] = []
+        if path.exists():
+            try:
+                existing = load_baseline(path)
+            except BaselineError:
+                existing = None
+            if existing is not None and existing.nodeid == nodeid:
+                runs = list(existing.runs)
+        runs = [*runs, new_run][-MAX_RUNS:]
+        baseline = Baseline(nodeid=nodeid, runs=tuple(runs), path=path)
+        atomic_write_text(path, json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n")
+
+
+def _require(condition: bool, path: Path, problem: str) -> None:
+    if not condition:
+        raise BaselineError(
+            f"latency baseline {path}: {problem}; delete the file or save a new baseline "
+            "with --prodguard-baseline-save"
+        )
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _parse_run(raw: Any, path: Path, index: int) -> BaselineRun:
+    where = f"run {index}"
+    _require(isinstance(raw, dict), path, f"{where} is not an object")
+    _require(
+        raw.get("kind") in (RATIO, RAW), path, f"{where} has an unknown kind {raw.get('kind')!r}"
+    )
+    for key in ("statistic", "statistic_se"):
+        _require(_number(raw.get(key)), path, f"{where} has no numeric {key!r}")
+    _require(raw["statistic_se"] >= 0, path, f"{where} has a negative 'statistic_se'")
+    for key in ("n", "pairs", "batch"):
+        value = raw.get(key)
+        _require(
+            isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+            path,
+            f"{where} has no count {key!r}",
+        )
+    fingerprint = raw.get("fingerprint")
+    _require(isinstance(fingerprint, dict), path, f"{where} has no 'fingerprint' object")
+    quantiles = raw.get("quantiles", {})
+    references = raw.get("reference_medians", {})
+    _require(
+        isinstance(quantiles, dict) and all(_number(v) for v in quantiles.values()),
+        path,
+        f"{where} has malformed 'quantiles'",
+    )
+    _require(
+        isinstance(references, dict) and all(_number(v) for v in references.values()),
+        path,
+        f"{where} has malformed 'reference_medians'",
+    )
+    peak = raw.get("peak_memory")
+    _require(peak is None or _number(peak), path, f"{where} has a malformed 'peak_memory'")
+    return BaselineRun(
+        saved_at=str(raw.get("saved_at", "")),
+        fingerprint=MappingProxyType({str(k): str(v) for k, v in fingerprint.items()}),
+        kind=raw["kind"],
+        statistic=float(raw["statistic"]),
+        statistic_se=float(raw["statistic_se"]),
+        n=raw["n"],
+        pairs=raw["pairs"],
+        batch=raw["batch"],
+        quantiles=MappingProxyType({str(k): float(v) for k, v in quantiles.items()}),
+        reference_medians=MappingProxyType({str(k): float(v) for k, v in references.items()}),
+        peak_memory=int(peak) if peak is not None else None,
+        include_cpu_wait=bool(raw.get("include_cpu_wait", False)),
+    )
+
+
+def load_baseline(path: Path) -> Baseline:
+    """Read and validate a baseline file.
+
+    Raises BaselineMissingError when the file does not exist and BaselineError
+    (naming the file and the problem) when it is unreadable, not JSON, not a
+    prodguard latency baseline, from another format version, or malformed.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BaselineMissingError(
+            f"no latency baseline at {path}; save one with --prodguard-baseline-save"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise BaselineError(f"latency baseline {path}: cannot be read ({error})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BaselineError(
+            f"latency baseline {path}: not valid JSON ({error.msg} at line {error.lineno}); "
+            "delete the file or save a new baseline with --prodguard-baseline-save"
+        ) from None
+    _require(isinstance(data, dict), path, "not a JSON object")
+    _require(
+        data.get("format") == BASELINE_FORMAT,
+        path,
+        f"not a pytest-prodguard latency baseline (format {data.get('format')!r})",
+    )
+    _require(
+        data.get("version") == BASELINE_VERSION,
+        path,
+        f"format version {data.get('version')!r}, this pytest-prodguard reads {BASELINE_VERSION}",
+    )
+    _require(
+        data.get("reference_version") == REFERENCE_VERSION,
+        path,
+        f"made with reference workload v{data.get('reference_version')!r}, "
+        f"this pytest-prodguard uses v{REFERENCE_VERSION}",
+    )
+    _require(isinstance(data.get("nodeid"), str), path, "no 'nodeid'")
+    runs = data.get("runs")
+    _require(isinstance(runs, list) and len(runs) > 0, path, "no saved runs")
+    parsed = tuple(_parse_run(raw, path, index) for index, raw in enumerate(runs))
+    return Baseline(nodeid=data["nodeid"], runs=parsed, path=path)

@@ -1,0 +1,214 @@
+"""Judge one budget against a sample: pass, fail or inconclusive, with its interval.
+
+A percentile budget B on the q-quantile is judged with distribution-free
+order-statistic bounds (:func:`~pytest_prodguard.latency.stats.quantile_bounds`):
+
+- **fail** when the lower bound is above B: if the true quantile were at or
+  below B, this happens with probability at most the look's alpha;
+- **pass** when the upper bound is at or below B: if the true quantile were
+  above B, this happens with probability at most the look's alpha;
+- **inconclusive** otherwise.
+
+``mean`` uses a Student-t interval (asymptotic, not distribution-free) and
+``max`` is judged on the observed samples: it fails as soon as one sample
+exceeds the budget, and passes when none did (no statistical guarantee exists
+for a maximum).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pytest_prodguard.latency.sequential import (
+    allocate_alpha,
+    lower_bound_feasible,
+    mean_feasible,
+    side_alpha,
+    upper_bound_feasible,
+)
+from pytest_prodguard.latency.spec import QUANTILES
+from pytest_prodguard.latency.stats import mean_bounds, quantile_bounds, sample_quantile
+from pytest_prodguard.units import format_bytes, format_duration
+
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+
+
+@dataclass(frozen=True)
+class Check:
+    """The verdict on one budget of one tier.
+
+    ``tier`` is ``"fail"`` or ``"warn"``; ``status`` is ``"pass"``, ``"fail"``
+    (for a warn tier: the warn threshold is exceeded) or ``"inconclusive"``.
+    ``estimate``, ``low`` and ``high`` are the point estimate and the interval
+    used for the decision (seconds, or bytes when ``unit == "bytes"``), taken at
+    the look that decided (``n`` samples, ``elapsed`` seconds of sampling).
+    """
+
+    name: str
+    tier: str
+    budget: float
+    status: str
+    estimate: float
+    low: float
+    high: float
+    n: int
+    elapsed: float | None = None
+    unit: str = "s"
+    note: str = ""
+
+    def format_value(self, value: float) -> str:
+        """Format a value in this check's unit."""
+        if math.isinf(value):
+            return "-inf" if value < 0 else "inf"
+        return format_bytes(value) if self.unit == "bytes" else format_duration(value)
+
+    def interval_text(self) -> str:
+        """``29.8 ms–33.0 ms`` or ``observed`` when there is no interval."""
+        if self.low == self.high == self.estimate:
+            return "observed"
+        return f"{self.format_value(self.low)}–{self.format_value(self.high)}"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-serialisable form; infinite bounds become None."""
+        return {
+            "name": self.name,
+            "tier": self.tier,
+            "budget": self.budget,
+            "status": self.status,
+            "estimate": _finite(self.estimate),
+            "low": _finite(self.low),
+            "high": _finite(self.high),
+            "n": self.n,
+            "elapsed": self.elapsed,
+            "unit": self.unit,
+            "note": self.note,
+        }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _status(low: float, high: float, budget: float) -> str:
+    if low > budget:
+        return FAIL
+    if high <= budget:
+        return PASS
+    return INCONCLUSIVE
+
+
+def evaluate_statistic(
+    statistic: str,
+    ordered: Sequence[float],
+    values: Sequence[float],
+    budget: float,
+    alpha_fail: float,
+    alpha_pass: float,
+) -> tuple[str, float, float, float]:
+    """Return (status, estimate, low, high) of one statistic at one look.
+
+    ``ordered`` is ``values`` sorted; quantiles use the order statistics and
+    ``mean`` the values. A side with zero alpha cannot decide (its bound is infinite).
+    """
+    if statistic == "max":
+        observed = ordered[-1]
+        return (FAIL if observed > budget else PASS), observed, observed, observed
+    if statistic == "mean":
+        estimate = math.fsum(values) / len(values)
+        low, high = mean_bounds(values, alpha_fail or 1e-300, alpha_pass or 1e-300)
+        low = low if alpha_fail > 0 else -math.inf
+        high = high if alpha_pass > 0 else math.inf
+        return _status(low, high, budget), estimate, low, high
+    q = QUANTILES[statistic]
+    estimate = sample_quantile(ordered, q)
+    low, high = quantile_bounds(ordered, q, alpha_fail, alpha_pass)
+    return _status(low, high, budget), estimate, low, high
+
+
+def statistic_alphas(
+    statistic: str, sizes: Sequence[int], confidence: float
+) -> tuple[list[float], list[float]]:
+    """Per-look alphas (fail side, pass side) of one statistic for planned look sizes."""
+    alpha = side_alpha(confidence)
+    if statistic == "max":
+        return [alpha] * len(sizes), [alpha] * len(sizes)
+    if statistic == "mean":
+        return allocate_alpha(sizes, alpha, mean_feasible), allocate_alpha(
+            sizes, alpha, mean_feasible
+        )
+    q = QUANTILES[statistic]
+    return (
+        allocate_alpha(sizes, alpha, lower_bound_feasible(q)),
+        allocate_alpha(sizes, alpha, upper_bound_feasible(q)),
+    )
+
+
+def replay_statistic(
+    statistic: str,
+    budget: float,
+    tier: str,
+    samples: Sequence[float],
+    looks: Sequence[int],
+    planned: Sequence[int],
+    confidence: float,
+    look_times: Sequence[float] | None = None,
+) -> Check:
+    """Replay the looks actually taken and return the first decisive one's check.
+
+    ``looks`` are the sample counts at which the sampler looked (the last may be
+    the time-limit look), ``planned`` the schedule the alphas were allocated
+    over; look i spends the alpha of planned look i. Without looks the whole
+    sample is one look with the full alpha.
+    """
+    if not samples:
+        return Check(statistic, tier, budget, INCONCLUSIVE, math.nan, -math.inf, math.inf, 0)
+    if not looks:
+        looks, planned, look_times = (len(samples),), (len(samples),), None
+    alphas_fail, alphas_pass = statistic_alphas(statistic, planned, confidence)
+    if statistic == "max":
+        return _replay_max(budget, tier, samples, looks, look_times)
+    check = None
+    for index, size in enumerate(looks):
+        prefix = samples[:size]
+        status, estimate, low, high = evaluate_statistic(
+            statistic,
+            sorted(prefix),
+            prefix,
+            budget,
+            alphas_fail[min(index, len(alphas_fail) - 1)],
+            alphas_pass[min(index, len(alphas_pass) - 1)],
+        )
+        elapsed = look_times[index] if look_times is not None else None
+        check = Check(statistic, tier, budget, status, estimate, low, high, size, elapsed)
+        if status != INCONCLUSIVE:
+            break
+    assert check is not None
+    return check
+
+
+def _replay_max(
+    budget: float,
+    tier: str,
+    samples: Sequence[float],
+    looks: Sequence[int],
+    look_times: Sequence[float] | None,
+) -> Check:
+    total = looks[-1]
+    for index, value in enumerate(samples[:total]):
+        if value > budget:
+            return Check("max", tier, budget, FAIL, value, value, value, index + 1)
+    observed = max(samples[:total])
+    elapsed = look_times[-1] if look_times is not None else None
+    note = "judged on the observed samples (a maximum has no confidence bound)"
+    return Check("max", tier, budget, PASS, observed, observed, observed, total, elapsed, note=note)
+
+
+def memory_check(name: str, tier: str, budget: int, peak: int, calls: int) -> Check:
+    """Peak memory is measured exactly (max over ``calls`` calls): pass or fail."""
+    status = FAIL if peak > budget else PASS
+    note = f"max of {calls} call(s) traced"
+    return Check(
+        name, tier, float(budget), status, peak, peak, peak, calls, unit="bytes", note=note
+    )

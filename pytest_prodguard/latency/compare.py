@@ -1,0 +1,450 @@
+"""Compare a measurement with its saved baseline: regressed, improved, unchanged or inconclusive.
+
+The statistic is ``s`` = the median over reference pairs of
+log(target time / reference time), where the reference is the calibration
+workload run right after the target round (:mod:`.reference`). Its difference
+``d = s_now - mean(s_baseline_runs)`` estimates the log of the slowdown ratio
+with the machine's momentary speed divided out.
+
+``d`` has two sources of noise:
+
+- *within the run*: the order-statistic interval of the median of the pairs
+  (distribution-free), which shrinks as the sampler takes more rounds;
+- *between processes*: whole processes drift by a few percent even after the
+  reference ratio; this is estimated from the spread of the baseline's saved
+  runs, pooled with a prior (``sigma`` 5% on the same machine, 15% across
+  machines, worth :data:`PRIOR_RUNS` runs) so that one or two runs do not
+  claim an implausibly small spread.
+
+With ``se`` the combined standard error and ``t`` the Student quantile at the
+look's share of alpha, the interval is ``d +- t*se`` and the verdict:
+
+- **regressed**: the interval is above 0 (slower with significance) *and*
+  ``d > log(1 + tolerance)`` (slower by more than the tolerance);
+- **improved**: the mirror image (faster with significance, by more than the
+  tolerance), flagged so that the baseline can be tightened;
+- **inconclusive**: slower than the tolerance but not significantly;
+- **unchanged**: otherwise.
+
+If the between-process model holds, identical code is reported as regressed
+with probability at most ``(1 - confidence) / 2`` (far less in practice,
+because the point estimate must also exceed the tolerance).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.latency.baseline import RATIO, RAW, Baseline, BaselineRun
+from pytest_prodguard.latency.environment import fingerprint_label
+from pytest_prodguard.latency.measurement import Measurement
+from pytest_prodguard.latency.sequential import allocate_alpha, side_alpha
+from pytest_prodguard.latency.stats import (
+    quantile_bounds,
+    sample_quantile,
+    student_t_quantile,
+)
+from pytest_prodguard.units import format_duration
+
+REGRESSED, IMPROVED, UNCHANGED, INCONCLUSIVE = "regressed", "improved", "unchanged", "inconclusive"
+SIGMA_SAME_MACHINE = 0.05
+SIGMA_CROSS_MACHINE = 0.15
+PRIOR_RUNS = 2
+_MIN_PAIRS = 3
+
+
+def validate_tolerance(tolerance: object) -> float:
+    """Return ``tolerance`` as a fraction (0.1 = 10%) or raise ProdguardUsageError."""
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, (int, float))
+        or not math.isfinite(tolerance)
+        or not 0 <= tolerance < 10
+    ):
+        raise ProdguardUsageError(
+            "prodguard_baseline_compare",
+            tolerance,
+            "a tolerance as a fraction >= 0 (0.1 or '10%' = fail when more than 10% slower)",
+        )
+    return float(tolerance)
+
+
+@dataclass(frozen=True)
+class ComparisonState:
+    """The comparison at one look (log scale: ``d``, ``low``, ``high``)."""
+
+    status: str
+    decided: bool
+    d: float
+    low: float
+    high: float
+    within_low: float
+    within_high: float
+    pairs: int
+    sigma_between: float
+    dof: float
+
+
+def _undecided(
+    count: int, d: float = math.nan, sigma: float = math.nan, dof: float = math.nan
+) -> ComparisonState:
+    """State of a look that cannot judge yet (too few pairs, or no alpha to spend)."""
+    infinite = math.inf
+    return ComparisonState(
+        INCONCLUSIVE, False, d, -infinite, infinite, -infinite, infinite, count, sigma, dof
+    )
+
+
+def select_runs(
+    baseline: Baseline, fingerprint: dict[str, str], kind: str
+) -> tuple[list[BaselineRun], bool]:
+    """Baseline runs to compare with: same machine when there are any, else all (cross-machine)."""
+    usable = [run for run in baseline.runs if run.kind == kind]
+    same = [run for run in usable if dict(run.fingerprint) == fingerprint]
+    if same:
+        return same, False
+    return usable, True
+
+
+def between_run_sigma(runs: Sequence[BaselineRun], prior_sigma: float) -> tuple[float, float]:
+    """Pooled between-run sd of the statistic and its degrees of freedom.
+
+    The prior counts as PRIOR_RUNS runs with spread ``prior_sigma``: the
+    posterior-mean form of a scaled-inverse-chi-square prior.
+    """
+    count = len(runs)
+    center = math.fsum(run.statistic for run in runs) / count
+    squares = math.fsum((run.statistic - center) ** 2 for run in runs)
+    dof = PRIOR_RUNS + count - 1
+    return math.sqrt((PRIOR_RUNS * prior_sigma**2 + squares) / dof), float(dof)
+
+
+def evaluate_comparison(
+    values: Sequence[float],
+    runs: Sequence[BaselineRun],
+    tolerance: float,
+    alpha: float,
+    prior_sigma: float,
+    *,
+    between_alpha: float = 0.0125,
+    final: bool = False,
+) -> ComparisonState:
+    """Judge the current run's statistic values against baseline runs at one look.
+
+    ``alpha`` is this look's share of the within-run error budget (for the
+    order-statistic interval of the median), ``between_alpha`` the error budget
+    of the between-run part, which is the same draw at every look and so is not
+    split over looks. The interval is the within-run interval widened on each
+    side by ``t * sqrt(between^2 + baseline_se^2)``; by the union bound it misses
+    the true ratio with probability at most (sum of within shares) + between_alpha.
+    """
+    count = len(values)
+    if count < _MIN_PAIRS or alpha <= 0 or not runs:
+        return _undecided(count)
+    ordered = sorted(values)
+    center = math.fsum(run.statistic for run in runs) / len(runs)
+    d = sample_quantile(ordered, 0.5) - center
+    low_w, high_w = quantile_bounds(ordered, 0.5, alpha, alpha)
+    sigma, dof = between_run_sigma(runs, prior_sigma)
+    if not (math.isfinite(low_w) and math.isfinite(high_w)):
+        return _undecided(count, d, sigma, dof)
+    within_low, within_high = low_w - center, high_w - center
+    between = sigma * math.sqrt(1 + 1 / len(runs))
+    se_base = math.sqrt(math.fsum(run.statistic_se**2 for run in runs) / len(runs) ** 2)
+    margin = student_t_quantile(1 - between_alpha, dof) * math.sqrt(between**2 + se_base**2)
+    low, high = within_low - margin, within_high + margin
+    limit = math.log1p(tolerance)
+    if d > limit and low > 0:
+        status = REGRESSED
+    elif d < -limit and high < 0:
+        status = IMPROVED
+    elif d > limit:
+        status = INCONCLUSIVE
+    else:
+        status = UNCHANGED
+    # More rounds only shrink the within-run interval; the between-run margin stays. A
+    # regression (improvement) is still reachable only if the far end of the within-run
+    # interval is beyond the tolerance and would stay significant after the margin.
+    could_regress = within_high > limit and within_high - margin > 0
+    could_improve = within_low < -limit and within_low + margin < 0
+    decided = status in (REGRESSED, IMPROVED) or not (could_regress or could_improve)
+    if final and not decided and status == UNCHANGED and could_regress:
+        status = INCONCLUSIVE
+    return ComparisonState(
+        status, decided, d, low, high, within_low, within_high, count, sigma, dof
+    )
+
+
+def comparison_alphas(pair_counts: Sequence[int], confidence: float) -> list[float]:
+    """Per-look within-run alphas: half of one side's error, spread over the looks.
+
+    A look with p pairs can bound the median once 0.5**p <= its alpha. The
+    other half (:func:`between_alpha`) covers the between-run part.
+    """
+    return allocate_alpha(
+        pair_counts,
+        side_alpha(confidence) / 2,
+        lambda pairs, alpha: (
+            pairs >= _MIN_PAIRS and alpha > 0 and pairs * math.log(0.5) <= math.log(alpha)
+        ),
+    )
+
+
+def between_alpha(confidence: float) -> float:
+    """Error budget of the between-run part of the comparison interval (not split over looks)."""
+    return side_alpha(confidence) / 2
+
+
+def raw_log_values(samples: Sequence[float], rounds: int) -> list[float]:
+    """log of the per-call times of the first ``rounds`` rounds (the RAW statistic's values)."""
+    return [math.log(max(value, 1e-12)) for value in samples[:rounds]]
+
+
+def _values(measurement: Measurement, kind: str, rounds: int) -> list[float]:
+    if kind == RATIO:
+        return measurement.paired_log_ratios(rounds)
+    return raw_log_values(measurement.samples, rounds)
+
+
+def _pair_counts(measurement: Measurement, sizes: Sequence[int], kind: str) -> list[int]:
+    if kind != RATIO:
+        return list(sizes)
+    return [sum(1 for index in measurement.reference_index if index < size) for size in sizes]
+
+
+def _planned_pair_counts(measurement: Measurement, kind: str) -> list[int]:
+    if kind != RATIO:
+        return list(measurement.planned_looks)
+    every = max(1, measurement.reference_every)
+    return [size // every for size in measurement.planned_looks]
+
+
+def replay_comparison(
+    measurement: Measurement,
+    runs: Sequence[BaselineRun],
+    tolerance: float,
+    prior_sigma: float,
+    kind: str,
+) -> tuple[ComparisonState, int, float | None]:
+    """Replay the measurement's looks; return the deciding state, its rounds and sampling time."""
+    looks = measurement.looks or (measurement.n,)
+    planned = (
+        _planned_pair_counts(measurement, kind)
+        if measurement.looks
+        else _pair_counts(measurement, looks, kind)
+    )
+    alphas = comparison_alphas(planned, measurement.confidence)
+    state: ComparisonState | None = None
+    rounds, elapsed = looks[-1], None
+    for index, size in enumerate(looks):
+        alpha = alphas[min(index, len(alphas) - 1)]
+        final = index == len(looks) - 1
+        state = evaluate_comparison(
+            _values(measurement, kind, size),
+            runs,
+            tolerance,
+            alpha,
+            prior_sigma,
+            between_alpha=between_alpha(measurement.confidence),
+            final=final,
+        )
+        rounds = size
+        elapsed = measurement.look_times[index] if index < len(measurement.look_times) else None
+        if state.decided:
+            break
+    assert state is not None
+    return state, rounds, elapsed
+
+
+@dataclass(frozen=True)
+class ComparisonVerdict:
+    """Result of comparing a measurement with its baseline.
+
+    ``ratio``, ``low`` and ``high`` are the slowdown factor now/baseline and its
+    interval (1.25 = 25% slower). ``cross_machine`` is True when no baseline run
+    came from a machine with the same fingerprint; ``label`` says so in words.
+    """
+
+    status: str
+    headline: str
+    details: str
+    ratio: float
+    low: float
+    high: float
+    tolerance: float
+    cross_machine: bool
+    label: str
+    baseline_runs: int
+    statistic: str
+    pairs: int
+    n: int
+    elapsed: float | None
+    sigma_between: float
+    nodeid: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-serialisable form; infinite bounds become None."""
+
+        def finite(value: float) -> float | None:
+            return value if math.isfinite(value) else None
+
+        return {
+            "kind": "latency_baseline_comparison",
+            "status": self.status,
+            "headline": self.headline,
+            "ratio": finite(self.ratio),
+            "low": finite(self.low),
+            "high": finite(self.high),
+            "tolerance": self.tolerance,
+            "cross_machine": self.cross_machine,
+            "label": self.label,
+            "baseline_runs": self.baseline_runs,
+            "statistic": self.statistic,
+            "pairs": self.pairs,
+            "n": self.n,
+            "elapsed": self.elapsed,
+            "sigma_between": finite(self.sigma_between),
+            "nodeid": self.nodeid,
+        }
+
+
+def _ratio_text(value: float) -> str:
+    return f"{value:.3g}x" if math.isfinite(value) else ("inf" if value > 0 else "0x")
+
+
+def _headline(
+    status: str,
+    ratio: float,
+    low: float,
+    high: float,
+    tolerance: float,
+    confidence: float,
+    tail: str,
+) -> str:
+    interval = f"({confidence:.0%} CI {_ratio_text(low)}–{_ratio_text(high)})"
+    percent = f"{tolerance:.0%}"
+    value = f"{_ratio_text(ratio)} the baseline {interval}"
+    if status == REGRESSED:
+        return f"latency regression: {value} > tolerance +{percent} {tail}"
+    if status == IMPROVED:
+        return (
+            f"latency improvement: {value}, faster by more than {percent}; "
+            f"save a new baseline to tighten it {tail}"
+        )
+    if status == INCONCLUSIVE:
+        return f"latency vs baseline undecided: {value}, tolerance +{percent} {tail}"
+    return f"latency unchanged vs baseline: {value}, tolerance +{percent} {tail}"
+
+
+@dataclass(frozen=True)
+class ComparisonSetup:
+    """Which baseline runs a comparison uses, with which statistic and prior."""
+
+    runs: tuple[BaselineRun, ...]
+    cross_machine: bool
+    prior_sigma: float
+    kind: str
+
+
+def prepare_comparison(
+    baseline: Baseline, fingerprint: dict[str, str], *, has_reference: bool
+) -> ComparisonSetup:
+    """Pick the statistic (ratio when both sides have reference rounds) and the baseline runs."""
+    kind = RATIO if has_reference else RAW
+    runs, cross = select_runs(baseline, fingerprint, kind)
+    if not runs and kind == RATIO:
+        kind = RAW
+        runs, cross = select_runs(baseline, fingerprint, kind)
+    prior = SIGMA_CROSS_MACHINE if cross else SIGMA_SAME_MACHINE
+    return ComparisonSetup(tuple(runs), cross, prior, kind)
+
+
+def compare_to_baseline(
+    measurement: Measurement, baseline: Baseline, *, tolerance: float, nodeid: str = ""
+) -> ComparisonVerdict:
+    """Compare ``measurement`` with ``baseline`` at ``tolerance`` (0.1 = fail above +10%)."""
+    tolerance = validate_tolerance(tolerance)
+    fingerprint = dict(measurement.fingerprint)
+    setup = prepare_comparison(
+        baseline, fingerprint, has_reference=len(measurement.paired_log_ratios()) >= _MIN_PAIRS
+    )
+    runs, cross, prior, kind = list(setup.runs), setup.cross_machine, setup.prior_sigma, setup.kind
+    if runs:
+        state, rounds, elapsed = replay_comparison(measurement, runs, tolerance, prior, kind)
+    else:
+        state = _undecided(0)
+        rounds, elapsed = measurement.n, None
+    label = _label(runs, fingerprint, cross)
+    ratio, low, high = math.exp(state.d), math.exp(state.low), math.exp(state.high)
+    time_text = f", {elapsed:.2g} s" if elapsed is not None else ""
+    tail = f"[n={rounds}{time_text}, {len(runs)} baseline run(s), {label}]"
+    statistic = (
+        "median of log(target/reference) over interleaved pairs"
+        if kind == RATIO
+        else "median per-call time (not normalised: no reference rounds)"
+    )
+    headline = _headline(state.status, ratio, low, high, tolerance, measurement.confidence, tail)
+    details = _details(state, runs, label, statistic, measurement, tolerance, prior)
+    return ComparisonVerdict(
+        status=state.status,
+        headline=headline,
+        details=details,
+        ratio=ratio,
+        low=low,
+        high=high,
+        tolerance=tolerance,
+        cross_machine=cross,
+        label=label,
+        baseline_runs=len(runs),
+        statistic=statistic,
+        pairs=state.pairs,
+        n=rounds,
+        elapsed=elapsed,
+        sigma_between=state.sigma_between,
+        nodeid=nodeid,
+    )
+
+
+def _label(runs: Sequence[BaselineRun], fingerprint: dict[str, str], cross: bool) -> str:
+    if not runs:
+        return "no usable baseline run"
+    if not cross:
+        return "same machine"
+    other = fingerprint_label(dict(runs[-1].fingerprint))
+    return f"cross-machine: baseline from {other}, now {fingerprint_label(fingerprint)}"
+
+
+def _details(
+    state: ComparisonState,
+    runs: Sequence[BaselineRun],
+    label: str,
+    statistic: str,
+    measurement: Measurement,
+    tolerance: float,
+    prior: float,
+) -> str:
+    lines = [
+        f"baseline comparison: {state.status} ({label})",
+        f"  statistic: {statistic}",
+        f"  ratio now/baseline {_ratio_text(math.exp(state.d))}, interval "
+        f"{_ratio_text(math.exp(state.low))}–{_ratio_text(math.exp(state.high))}, "
+        f"tolerance +{tolerance:.0%}; within this run alone "
+        f"{_ratio_text(math.exp(state.within_low))}–{_ratio_text(math.exp(state.within_high))}",
+    ]
+    if runs:
+        saved = sorted(run.saved_at for run in runs)
+        lines.append(
+            f"  baseline: {len(runs)} run(s) saved {saved[0]} .. {saved[-1]}; between-run spread "
+            f"{state.sigma_between:.1%} (prior {prior:.0%} counted as {PRIOR_RUNS} runs)"
+        )
+        medians = sorted(run.quantiles["p50"] for run in runs if "p50" in run.quantiles)
+        now = measurement.quantiles().get("p50")
+        if medians and now:
+            lines.append(
+                f"  raw medians: baseline {format_duration(medians[len(medians) // 2])}, "
+                f"now {format_duration(now)} (not normalised)"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,165 @@
+"""The record of one measurement: samples, looks, reference rounds, memory, environment."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from pytest_prodguard.latency.stats import quantile_bounds, sample_quantile
+
+#: Quantiles kept in summaries (baselines, JSON reports).
+SUMMARY_QUANTILES: tuple[tuple[str, float], ...] = (
+    ("p10", 0.10),
+    ("p25", 0.25),
+    ("p50", 0.50),
+    ("p75", 0.75),
+    ("p90", 0.90),
+    ("p95", 0.95),
+    ("p99", 0.99),
+)
+
+
+def paired_log_ratios(
+    samples: Sequence[float],
+    reference_index: Sequence[int],
+    reference_python: Sequence[float],
+    reference_native: Sequence[float],
+    limit: int,
+) -> list[float]:
+    """log(target) - log(reference) for the reference rounds that follow target rounds < limit.
+
+    The reference time is the geometric mean of its two components.
+    """
+    ratios = []
+    for index, python, native in zip(
+        reference_index, reference_python, reference_native, strict=True
+    ):
+        if index >= limit:
+            break
+        target = max(samples[index], 1e-12)
+        ratios.append(math.log(target) - 0.5 * (math.log(python) + math.log(native)))
+    return ratios
+
+
+def _empty() -> Mapping[str, object]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Everything one measurement produced, enough to judge it and to explain the verdict.
+
+    ``samples`` are per-call seconds in the order measured (the CPU wait removed
+    unless ``include_cpu_wait``), ``wall_samples`` the raw wall time of the same
+    rounds. Rounds of ``batch`` calls each. ``looks`` are the sample counts at
+    which the sampler evaluated its budgets (``planned_looks`` the schedule
+    whose error budget they spent; ``look_times`` the sampling seconds at each).
+    Reference round i ran right after target round ``reference_index[i]``.
+    """
+
+    samples: tuple[float, ...]
+    wall_samples: tuple[float, ...]
+    batch: int
+    elapsed: float
+    warmup_calls: int = 0
+    warmup_seconds: float = 0.0
+    planned_looks: tuple[int, ...] = ()
+    looks: tuple[int, ...] = ()
+    look_times: tuple[float, ...] = ()
+    stop_reason: str = "recorded"
+    reference_every: int = 1
+    reference_index: tuple[int, ...] = ()
+    reference_python: tuple[float, ...] = ()
+    reference_native: tuple[float, ...] = ()
+    confidence: float = 0.95
+    include_cpu_wait: bool = False
+    cpu_wait_available: bool = False
+    cpu_wait_seconds: float = 0.0
+    cpu_wait_rounds: int = 0
+    timer: str = "perf_counter_ns"
+    timer_overhead_ns: float = 0.0
+    gc_collections: tuple[int, int, int] = (0, 0, 0)
+    peak_memory: int | None = None
+    cuda_peak_memory: int | None = None
+    memory_calls: int = 0
+    fingerprint: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    environment_start: Mapping[str, object] = field(default_factory=_empty)
+    environment_end: Mapping[str, object] = field(default_factory=_empty)
+
+    @property
+    def n(self) -> int:
+        """Number of timed rounds."""
+        return len(self.samples)
+
+    @property
+    def calls(self) -> int:
+        """Number of timed calls (rounds times batch)."""
+        return len(self.samples) * self.batch
+
+    def paired_log_ratios(self, rounds: int | None = None) -> list[float]:
+        """log(target / reference) for each reference round and the target round before it.
+
+        Only pairs whose target round is among the first ``rounds`` are used.
+        """
+        return paired_log_ratios(
+            self.samples,
+            self.reference_index,
+            self.reference_python,
+            self.reference_native,
+            self.n if rounds is None else rounds,
+        )
+
+    def quantiles(self, wall: bool = False) -> dict[str, float]:
+        """Sample quantiles p10...p99 of the per-call times (or of the raw wall times)."""
+        ordered = sorted(self.wall_samples if wall else self.samples)
+        if not ordered:
+            return {}
+        return {name: sample_quantile(ordered, q) for name, q in SUMMARY_QUANTILES}
+
+    def quantile_interval(self, q: float) -> tuple[float, float, float]:
+        """(estimate, low, high) of the q-quantile: plain two-sided interval at ``confidence``."""
+        ordered = sorted(self.samples)
+        alpha = (1.0 - self.confidence) / 2.0
+        low, high = quantile_bounds(ordered, q, alpha, alpha)
+        return sample_quantile(ordered, q), low, high
+
+    def reference_medians(self) -> dict[str, float]:
+        """Median seconds of each reference component."""
+        result = {}
+        for name, values in (("python", self.reference_python), ("native", self.reference_native)):
+            if values:
+                result[name] = sample_quantile(sorted(values), 0.5)
+        return result
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-serialisable summary (quantiles, counts, environment; no raw samples)."""
+        return {
+            "n": self.n,
+            "batch": self.batch,
+            "calls": self.calls,
+            "elapsed": self.elapsed,
+            "warmup_calls": self.warmup_calls,
+            "warmup_seconds": self.warmup_seconds,
+            "looks": list(self.looks),
+            "stop_reason": self.stop_reason,
+            "quantiles": self.quantiles(),
+            "wall_quantiles": self.quantiles(wall=True),
+            "mean": math.fsum(self.samples) / self.n if self.n else None,
+            "max": max(self.samples) if self.samples else None,
+            "reference_pairs": len(self.reference_index),
+            "reference_medians": self.reference_medians(),
+            "include_cpu_wait": self.include_cpu_wait,
+            "cpu_wait_available": self.cpu_wait_available,
+            "cpu_wait_seconds": self.cpu_wait_seconds,
+            "cpu_wait_rounds": self.cpu_wait_rounds,
+            "timer": self.timer,
+            "timer_overhead_ns": self.timer_overhead_ns,
+            "gc_collections": list(self.gc_collections),
+            "peak_memory": self.peak_memory,
+            "cuda_peak_memory": self.cuda_peak_memory,
+            "fingerprint": dict(self.fingerprint),
+            "environment_start": dict(self.environment_start),
+            "environment_end": dict(self.environment_end),
+        }

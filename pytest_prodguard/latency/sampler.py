@@ -1,0 +1,313 @@
+"""The adaptive sampler: warm up, time rounds, interleave the reference, stop when decided.
+
+Procedure (:func:`measure`):
+
+1. Warm-up: ``warmup`` unmeasured calls, or automatically calls for 2.5% of
+   ``max_time`` (at least one, at most 10%); calls shorter than 20 us are then
+   batched (:mod:`.timing`).
+2. ``gc.collect()`` once, so that every run starts from the same heap state;
+   the collector stays enabled while sampling because its pauses are real
+   latency of allocation-heavy code. Collections during sampling are counted
+   and reported.
+3. Rounds of the target; after every ``k``-th round one round of the
+   reference workload, with ``k`` chosen so that the reference costs about a
+   quarter of the target's time.
+4. Looks after 10, 20, 40, ... rounds, up to the number of rounds that fits in
+   ``max_time`` (estimated from the warm-up). At each look every fail-tier
+   budget (except ``max``) and the baseline comparison are evaluated; sampling
+   stops as soon as all are decided, at the last planned look, or when
+   ``max_time`` of sampling has passed (that last look spends the error share
+   of the next planned look). Without budgets to decide, sampling records for a
+   fixed 0.5 s (at most ``max_time``).
+5. Peak memory, when a memory budget is set, in separate calls (:mod:`.memory`).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from pytest_prodguard.latency.baseline import RATIO, Baseline
+from pytest_prodguard.latency.checks import INCONCLUSIVE, evaluate_statistic, statistic_alphas
+from pytest_prodguard.latency.compare import (
+    ComparisonSetup,
+    between_alpha,
+    comparison_alphas,
+    evaluate_comparison,
+    prepare_comparison,
+    raw_log_values,
+    validate_tolerance,
+)
+from pytest_prodguard.latency.environment import (
+    describe_environment,
+    machine_fingerprint,
+    snapshot_processes,
+)
+from pytest_prodguard.latency.measurement import Measurement, paired_log_ratios
+from pytest_prodguard.latency.memory import measure_peak_memory
+from pytest_prodguard.latency.sequential import plan_looks
+from pytest_prodguard.latency.spec import DEFAULT_CONFIDENCE, DEFAULT_MAX_TIME, LatencySpec
+from pytest_prodguard.latency.timing import CallableSource, Source, timer_overhead_ns
+
+RECORDING_SECONDS = 0.5
+REFERENCE_SHARE = 0.25
+_WARMUP_MIN_SHARE = 0.025
+_WARMUP_MAX_SHARE = 0.10
+
+
+@dataclass
+class _Run:
+    """Mutable state of one sampling run."""
+
+    samples: list[float] = field(default_factory=list)
+    walls: list[float] = field(default_factory=list)
+    reference_index: list[int] = field(default_factory=list)
+    reference_python: list[float] = field(default_factory=list)
+    reference_native: list[float] = field(default_factory=list)
+    looks: list[int] = field(default_factory=list)
+    look_times: list[float] = field(default_factory=list)
+    cpu_wait_seconds: float = 0.0
+    cpu_wait_rounds: int = 0
+
+
+class _StopRule:
+    """Decides at a look whether every fail-tier budget and the comparison are decided."""
+
+    def __init__(
+        self,
+        spec: LatencySpec | None,
+        planned: Sequence[int],
+        every: int,
+        setup: ComparisonSetup | None,
+        tolerance: float | None,
+    ) -> None:
+        confidence = spec.confidence if spec else DEFAULT_CONFIDENCE
+        self._budgets = {
+            name: value for name, value in (spec.budgets.items() if spec else ()) if name != "max"
+        }
+        self._alphas = {name: statistic_alphas(name, planned, confidence) for name in self._budgets}
+        self._setup = setup if setup is not None and setup.runs and tolerance is not None else None
+        self._tolerance = tolerance or 0.0
+        pair_counts = [
+            size // every if setup is not None and setup.kind == RATIO else size for size in planned
+        ]
+        self._comparison_alphas = comparison_alphas(pair_counts, confidence)
+        self._between_alpha = between_alpha(confidence)
+
+    @property
+    def sequential(self) -> bool:
+        """True when anything needs deciding (otherwise the run only records)."""
+        return bool(self._budgets) or self._setup is not None
+
+    def decided(self, run: _Run, look: int) -> bool:
+        """True when every budget and the comparison are decided at this look."""
+        ordered = sorted(run.samples)
+        for name, budget in self._budgets.items():
+            fail_alphas, pass_alphas = self._alphas[name]
+            status = evaluate_statistic(
+                name, ordered, run.samples, budget, fail_alphas[look], pass_alphas[look]
+            )[0]
+            if status == INCONCLUSIVE:
+                return False
+        if self._setup is not None:
+            n = len(run.samples)
+            if self._setup.kind == RATIO:
+                values = paired_log_ratios(
+                    run.samples,
+                    run.reference_index,
+                    run.reference_python,
+                    run.reference_native,
+                    n,
+                )
+            else:
+                values = raw_log_values(run.samples, n)
+            state = evaluate_comparison(
+                values,
+                self._setup.runs,
+                self._tolerance,
+                self._comparison_alphas[look],
+                self._setup.prior_sigma,
+                between_alpha=self._between_alpha,
+            )
+            if not state.decided:
+                return False
+        return True
+
+
+def _gc_counts() -> tuple[int, int, int]:
+    stats = gc.get_stats()
+    return (
+        int(stats[0]["collections"]),
+        int(stats[1]["collections"]),
+        int(stats[2]["collections"]),
+    )
+
+
+def sample(
+    source: Source,
+    spec: LatencySpec | None,
+    *,
+    setup: ComparisonSetup | None = None,
+    tolerance: float | None = None,
+    overhead_per_round: float = 0.0,
+    before_sampling: Callable[[], object] | None = None,
+) -> Measurement:
+    """Run the adaptive sampling procedure on ``source`` and return the Measurement.
+
+    ``source`` may be a real :class:`~.timing.CallableSource` or a synthetic one
+    with a fake clock (the decision logic is then exactly reproducible).
+    ``overhead_per_round`` is the bookkeeping time per round used when sizing
+    the look schedule; ``before_sampling`` runs after warm-up, just before the
+    first timed round (:func:`measure` passes ``gc.collect``).
+    """
+    max_time = spec.max_time if spec else DEFAULT_MAX_TIME
+    warm = source.warm_up(
+        spec.warmup if spec else None, _WARMUP_MIN_SHARE * max_time, _WARMUP_MAX_SHARE * max_time
+    )
+    run = _Run()
+    first = None
+    round_cost = warm.per_call * source.batch
+    if not math.isfinite(round_cost) or round_cost <= 0:
+        first = source.target()
+        round_cost = max(first.wall * source.batch, 1e-9)
+    source.reference()
+    probe = source.reference()
+    reference_cost = probe.python + probe.native
+    every = max(1, math.ceil(reference_cost / (REFERENCE_SHARE * round_cost)))
+    cost = round_cost + reference_cost / every + overhead_per_round
+    provisional = _StopRule(spec, (), every, setup, tolerance)
+    if provisional.sequential:
+        planned = plan_looks(max(1, math.floor(max_time / cost)))
+        time_limit = max_time
+    else:
+        planned, time_limit = (), min(RECORDING_SECONDS, max_time)
+    rule = _StopRule(spec, planned, every, setup, tolerance)
+    if before_sampling is not None:
+        before_sampling()
+    gc_before = _gc_counts()
+    start = source.now()
+    reason = "recorded"
+    next_look = 0
+    while True:
+        current = first if first is not None else source.target()
+        first = None
+        run.samples.append(current.seconds)
+        run.walls.append(current.wall)
+        if current.cpu_wait > 0:
+            run.cpu_wait_seconds += current.cpu_wait * source.batch
+            run.cpu_wait_rounds += 1
+        n = len(run.samples)
+        if n % every == 0:
+            reference = source.reference()
+            run.reference_index.append(n - 1)
+            run.reference_python.append(reference.python)
+            run.reference_native.append(reference.native)
+        elapsed = source.now() - start
+        if planned and n == planned[next_look]:
+            run.looks.append(n)
+            run.look_times.append(elapsed)
+            if rule.decided(run, next_look):
+                reason = "decided"
+                break
+            next_look += 1
+            if next_look == len(planned):
+                reason = "plan_end"
+                break
+            continue
+        if elapsed >= time_limit:
+            if planned:
+                run.looks.append(n)
+                run.look_times.append(elapsed)
+                reason = "max_time"
+            break
+    gc_after = _gc_counts()
+    return Measurement(
+        samples=tuple(run.samples),
+        wall_samples=tuple(run.walls),
+        batch=source.batch,
+        elapsed=source.now() - start,
+        warmup_calls=warm.calls,
+        warmup_seconds=warm.seconds,
+        planned_looks=tuple(planned),
+        looks=tuple(run.looks),
+        look_times=tuple(run.look_times),
+        stop_reason=reason,
+        reference_every=every,
+        reference_index=tuple(run.reference_index),
+        reference_python=tuple(run.reference_python),
+        reference_native=tuple(run.reference_native),
+        confidence=spec.confidence if spec else DEFAULT_CONFIDENCE,
+        include_cpu_wait=spec.include_cpu_wait if spec else False,
+        cpu_wait_available=source.cpu_wait_available,
+        cpu_wait_seconds=run.cpu_wait_seconds,
+        cpu_wait_rounds=run.cpu_wait_rounds,
+        timer=source.timer,
+        gc_collections=(
+            gc_after[0] - gc_before[0],
+            gc_after[1] - gc_before[1],
+            gc_after[2] - gc_before[2],
+        ),
+    )
+
+
+#: Bookkeeping per round of the real source (schedstat and thread-time reads, appends).
+_REAL_OVERHEAD_SECONDS = 12e-6
+
+
+def measure(
+    fn: Callable[..., object],
+    args: Sequence[object] = (),
+    kwargs: Mapping[str, object] | None = None,
+    *,
+    spec: LatencySpec | None,
+    baseline: Baseline | None = None,
+    tolerance: float | None = None,
+) -> Measurement:
+    """Measure ``fn(*args, **kwargs)`` adaptively and return the Measurement.
+
+    With a ``spec``, sampling stops as soon as every fail-tier budget (and the
+    comparison with ``baseline`` at ``tolerance``, when both are given) is
+    decided, or after ``spec.max_time`` seconds of sampling. Without a spec it
+    records for a fixed 0.5 s. An exception raised by ``fn`` propagates
+    unchanged.
+    """
+    fingerprint = machine_fingerprint()
+    setup = None
+    if baseline is not None and tolerance is not None:
+        tolerance = validate_tolerance(tolerance)
+        setup = prepare_comparison(baseline, fingerprint, has_reference=True)
+    processes = snapshot_processes()
+    environment_start = describe_environment()
+    overhead = timer_overhead_ns()
+    source = CallableSource(
+        fn, args, kwargs, include_cpu_wait=spec.include_cpu_wait if spec else False
+    )
+    try:
+        measurement = sample(
+            source,
+            spec,
+            setup=setup,
+            tolerance=tolerance,
+            overhead_per_round=_REAL_OVERHEAD_SECONDS if source.cpu_wait_available else 1e-6,
+            before_sampling=gc.collect,
+        )
+    finally:
+        source.close()
+    peak_memory = cuda_peak = None
+    memory_calls = 0
+    if spec is not None and spec.has_memory_budget:
+        peak = measure_peak_memory(fn, args, kwargs)
+        peak_memory, cuda_peak, memory_calls = peak.host, peak.cuda, peak.calls
+    return replace(
+        measurement,
+        timer_overhead_ns=overhead,
+        peak_memory=peak_memory,
+        cuda_peak_memory=cuda_peak,
+        memory_calls=memory_calls,
+        fingerprint=MappingProxyType(fingerprint),
+        environment_start=MappingProxyType(environment_start),
+        environment_end=MappingProxyType(describe_environment(since=processes)),
+    )

@@ -1,0 +1,307 @@
+"""Time one round of calls: the timer, batching, and the CPU-wait correction.
+
+- **Timer**: :func:`time.perf_counter_ns` around each round. Calls shorter than
+  :data:`MIN_ROUND_SECONDS` are batched: a round runs the callable ``batch``
+  times in a plain loop and the per-call time is the round time divided by
+  ``batch`` (so percentiles of such calls are percentiles of ``batch``-call
+  averages; the timer's own cost stays under about 2% of a round).
+- **CPU wait**: on Linux, ``/proc/thread-self/schedstat`` counts the time a
+  thread spent runnable but waiting for a CPU that another process held. That
+  wait says how busy the machine was, not how slow the code is, so by default it
+  is subtracted from the round's wall time (never more than the round's
+  off-CPU time, :func:`time.thread_time_ns`). Everything else stays in: GC
+  pauses, page faults, I/O, locks, interrupts. ``include_cpu_wait=True`` keeps
+  the raw wall time. Where schedstat is unavailable the raw wall time is used.
+- **CUDA**: when torch is already imported and has initialised CUDA, the round
+  ends with ``torch.cuda.synchronize()`` so that queued kernels are timed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pytest_prodguard.latency import reference
+
+#: Shortest round worth timing on its own; shorter calls are batched.
+MIN_ROUND_SECONDS = 20e-6
+_SCHEDSTAT = "/proc/thread-self/schedstat"
+_MAX_BATCH = 1 << 24
+
+
+@dataclass(frozen=True)
+class Round:
+    """One timed round, per call: latency used for decisions, raw wall time, CPU wait removed."""
+
+    seconds: float
+    wall: float
+    cpu_wait: float
+
+
+@dataclass(frozen=True)
+class ReferenceRound:
+    """One round of the reference workload: its two components, in seconds."""
+
+    python: float
+    native: float
+
+    @property
+    def combined(self) -> float:
+        """Geometric mean of the components (each kind of work counts equally)."""
+        return math.sqrt(self.python * self.native)
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """Unmeasured calls made before sampling, and the per-call time they suggest."""
+
+    calls: int
+    seconds: float
+    per_call: float
+
+
+class Source(Protocol):
+    """What the sampler needs: warm-up, timed rounds, reference rounds and a clock.
+
+    :class:`CallableSource` times a real callable; tests and simulations use a
+    synthetic source with a fake clock so that the decision logic is exact and
+    deterministic.
+    """
+
+    batch: int
+    timer: str
+
+    @property
+    def cpu_wait_available(self) -> bool:
+        """True when the CPU-wait correction is measured."""
+
+    def warm_up(self, calls: int | None, min_seconds: float, max_seconds: float) -> WarmUp:
+        """Run unmeasured calls, choose ``batch``, and return what was done."""
+
+    def target(self) -> Round:
+        """Time one round of the code under test."""
+
+    def reference(self) -> ReferenceRound:
+        """Time one round of the reference workload."""
+
+    def now(self) -> float:
+        """Seconds on a monotonic clock."""
+
+
+class CpuWaitProbe:
+    """Reads this thread's cumulative run-queue wait (ns) from schedstat."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        self.read_cost_ns = 0
+        if sys.platform.startswith("linux"):
+            try:
+                self._fd = os.open(_SCHEDSTAT, os.O_RDONLY)
+                self.wait_ns()
+                self.read_cost_ns = self._read_cost_ns()
+            except (OSError, ValueError, IndexError):
+                self.close()
+
+    def _read_cost_ns(self, repeats: int = 31) -> int:
+        """The smallest time the reads inside a timed round add to it (never over-estimated)."""
+        costs = []
+        for _ in range(repeats):
+            start = time.perf_counter_ns()
+            self.wait_ns()
+            time.thread_time_ns()
+            time.thread_time_ns()
+            self.wait_ns()
+            costs.append(time.perf_counter_ns() - start)
+        return min(costs)
+
+    @property
+    def available(self) -> bool:
+        """True when schedstat could be read."""
+        return self._fd is not None
+
+    def wait_ns(self) -> int:
+        """Total nanoseconds this thread has waited for a CPU so far."""
+        assert self._fd is not None
+        return int(os.pread(self._fd, 128, 0).split()[1])
+
+    def close(self) -> None:
+        """Release the file descriptor."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def timer_overhead_ns(repeats: int = 31) -> float:
+    """Median cost of one back-to-back pair of perf_counter_ns calls."""
+    costs = []
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        costs.append(time.perf_counter_ns() - start)
+    costs.sort()
+    return float(costs[len(costs) // 2])
+
+
+def cuda_synchronizer() -> Callable[[], None] | None:
+    """``torch.cuda.synchronize`` if torch is imported and CUDA initialised; never imports torch."""
+    torch: Any = sys.modules.get("torch")
+    if torch is None:
+        return None
+    try:
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            synchronize: Callable[[], None] = torch.cuda.synchronize
+            return synchronize
+    except Exception:  # a broken torch install must not break timing
+        return None
+    return None
+
+
+class CallableSource:
+    """Times ``fn(*args, **kwargs)``; exceptions from ``fn`` propagate unchanged."""
+
+    timer = "perf_counter_ns"
+
+    def __init__(
+        self,
+        fn: Callable[..., object],
+        args: Sequence[object] = (),
+        kwargs: Mapping[str, object] | None = None,
+        *,
+        include_cpu_wait: bool = False,
+    ) -> None:
+        self._fn = fn
+        self._args = tuple(args)
+        self._kwargs = dict(kwargs or {})
+        self._include_cpu_wait = include_cpu_wait
+        self._probe = CpuWaitProbe()
+        self._sync: Callable[[], None] | None = None
+        self.batch = 1
+
+    @property
+    def cpu_wait_available(self) -> bool:
+        """True when the CPU-wait correction can be measured on this system."""
+        return self._probe.available
+
+    def close(self) -> None:
+        """Release the schedstat file."""
+        self._probe.close()
+
+    def now(self) -> float:
+        """perf_counter seconds."""
+        return time.perf_counter()
+
+    def _call_once(self) -> int:
+        start = time.perf_counter_ns()
+        self._fn(*self._args, **self._kwargs)
+        if self._sync is not None:
+            self._sync()
+        return time.perf_counter_ns() - start
+
+    def warm_up(self, calls: int | None, min_seconds: float, max_seconds: float) -> WarmUp:
+        """Run ``calls`` unmeasured calls (automatic when None), then size the batch.
+
+        Automatic warm-up calls until ``min_seconds`` have passed (at least one
+        call, at most ``max_seconds``). The first call also tells whether CUDA
+        is in use. Calls shorter than MIN_ROUND_SECONDS are then batched, with
+        the batch size calibrated by timing growing batches (those calls count
+        as warm-up too).
+        """
+        started = time.perf_counter()
+        durations: list[int] = []
+        if calls is None:
+            while len(durations) < 2 or (
+                time.perf_counter() - started < min_seconds
+                and time.perf_counter() - started < max_seconds
+            ):
+                durations.append(self._call_once())
+                self._sync = self._sync or cuda_synchronizer()
+        else:
+            for _ in range(calls):
+                durations.append(self._call_once())
+                self._sync = self._sync or cuda_synchronizer()
+        done = len(durations)
+        per_call = _typical(durations) / 1e9 if durations else math.nan
+        if calls != 0 and durations:
+            extra, per_call = self._calibrate_batch(per_call)
+            done += extra
+        return WarmUp(done, time.perf_counter() - started, per_call)
+
+    def _calibrate_batch(self, per_call: float) -> tuple[int, float]:
+        """Grow the batch until one round lasts MIN_ROUND_SECONDS; return (calls made, per call)."""
+        if per_call >= MIN_ROUND_SECONDS:
+            return 0, per_call
+        batch = max(1, math.ceil(MIN_ROUND_SECONDS / max(per_call, 1e-9)))
+        extra, elapsed = 0, 0.0
+        for _ in range(12):
+            start = time.perf_counter_ns()
+            for _ in range(batch):
+                self._fn(*self._args, **self._kwargs)
+            elapsed = (time.perf_counter_ns() - start) / 1e9
+            extra += batch
+            if elapsed >= MIN_ROUND_SECONDS or batch >= _MAX_BATCH:
+                break
+            grown = math.ceil(batch * 1.2 * MIN_ROUND_SECONDS / max(elapsed, 1e-9))
+            batch = min(_MAX_BATCH, max(batch * 2, grown))
+        self.batch = batch
+        return extra, elapsed / batch
+
+    def target(self) -> Round:
+        """Time one round of ``batch`` calls."""
+        fn, args, kwargs, batch = self._fn, self._args, self._kwargs, self.batch
+        probe = self._probe.available
+        # The wait counter is read *inside* the timed window: a preemption just
+        # outside it would otherwise count as waiting without counting as wall
+        # time, and the correction could then eat into sleeps and I/O.
+        start = time.perf_counter_ns()
+        wait_before = self._probe.wait_ns() if probe else 0
+        cpu_before = time.thread_time_ns() if probe else 0
+        if batch == 1:
+            fn(*args, **kwargs)
+        else:
+            for _ in range(batch):
+                fn(*args, **kwargs)
+        if self._sync is not None:
+            self._sync()
+        removed = 0
+        if probe:
+            cpu = time.thread_time_ns() - cpu_before
+            waited = self._probe.wait_ns() - wait_before
+        wall = time.perf_counter_ns() - start
+        if probe:
+            wall = max(wall - self._probe.read_cost_ns, 1)
+            removed = max(0, min(waited, wall - cpu))
+        kept = wall if self._include_cpu_wait else wall - removed
+        return Round(kept / batch / 1e9, wall / batch / 1e9, removed / batch / 1e9)
+
+    def reference(self) -> ReferenceRound:
+        """Time the two reference components, each corrected like the target."""
+        return ReferenceRound(
+            self._time_reference(reference.python_work), self._time_reference(reference.native_work)
+        )
+
+    def _time_reference(self, work: Callable[[], object]) -> float:
+        probe = self._probe.available
+        start = time.perf_counter_ns()  # reads inside the window, as in target()
+        wait_before = self._probe.wait_ns() if probe else 0
+        cpu_before = time.thread_time_ns() if probe else 0
+        work()
+        removed = 0
+        if probe:
+            cpu = time.thread_time_ns() - cpu_before
+            waited = self._probe.wait_ns() - wait_before
+        wall = time.perf_counter_ns() - start
+        if probe:
+            wall = max(wall - self._probe.read_cost_ns, 1)
+            removed = max(0, min(waited, wall - cpu))
+        kept = wall if self._include_cpu_wait else wall - removed
+        return max(kept, 1) / 1e9
+
+
+def _typical(durations: Sequence[int]) -> float:
+    """Median of the warm-up durations, leaving out the cold first call when possible."""
+    values = sorted(durations[1:] if len(durations) > 1 else durations)
+    return float(values[len(values) // 2])

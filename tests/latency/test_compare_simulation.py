@@ -1,0 +1,131 @@
+"""Baseline comparison by simulation: false regressions, detection, improvements, labels.
+
+Each trial builds a baseline from several simulated processes and compares one
+more process with it. A process has a random overall speed (which the
+reference tracks and the ratio removes) and a random target-only drift (which
+it does not: the between-process noise the comparison must budget for).
+Margins are 99.9% binomial quantiles, as in test_budget_simulation.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+
+from scipy import stats as scipy_stats
+
+from pytest_prodguard.latency import Baseline, compare_to_baseline, sample
+from pytest_prodguard.latency.baseline import run_from_measurement
+from pytest_prodguard.latency.compare import prepare_comparison
+from pytest_prodguard.latency.measurement import Measurement
+from pytest_prodguard.latency.simulation import SyntheticSource, lognormal
+
+CALL = 2e-3
+ALPHA = 0.025
+
+
+def upper_margin(runs: int, rate: float) -> int:
+    return int(scipy_stats.binom.ppf(0.999, runs, rate))
+
+
+def lower_margin(runs: int, rate: float) -> int:
+    return int(scipy_stats.binom.ppf(0.001, runs, rate))
+
+
+def process(
+    rng: random.Random, seed: int, drift_sigma: float, slowdown: float = 1.0
+) -> SyntheticSource:
+    return SyntheticSource(
+        lognormal(CALL * slowdown, 0.2),
+        seed=seed,
+        process_speed=math.exp(0.2 * rng.gauss(0.0, 1.0)),
+        target_drift=math.exp(drift_sigma * rng.gauss(0.0, 1.0)),
+    )
+
+
+def build_baseline(rng: random.Random, seed: int, drift_sigma: float, runs: int) -> Baseline:
+    saved = [
+        run_from_measurement(sample(process(rng, seed * 100 + i, drift_sigma), None))
+        for i in range(runs)
+    ]
+    return Baseline("tests/test_x.py::test_x", tuple(saved))
+
+
+def compare_trial(
+    seed: int, drift_sigma: float, slowdown: float, baseline_runs: int = 5
+) -> tuple[str, Measurement]:
+    rng = random.Random(seed)
+    baseline = build_baseline(rng, seed, drift_sigma, baseline_runs)
+    setup = prepare_comparison(baseline, {}, has_reference=True)
+    measurement = sample(
+        process(rng, seed * 100 + 99, drift_sigma, slowdown), None, setup=setup, tolerance=0.1
+    )
+    return compare_to_baseline(measurement, baseline, tolerance=0.1).status, measurement
+
+
+def run_trials(
+    drift_sigma: float, slowdown: float, trials: int, baseline_runs: int = 5
+) -> Counter[str]:
+    return Counter(
+        compare_trial(seed, drift_sigma, slowdown, baseline_runs)[0] for seed in range(trials)
+    )
+
+
+def test_identical_code_is_rarely_called_regressed() -> None:
+    # Between-process drift 5% = the prior: the documented guarantee is <= 2.5% regressed.
+    trials = 300
+    outcomes = run_trials(0.05, 1.0, trials)
+    assert outcomes["regressed"] <= upper_margin(trials, ALPHA)
+    assert outcomes["unchanged"] >= lower_margin(trials, 0.8)
+
+
+def test_identical_code_with_more_drift_than_the_prior_stays_safe() -> None:
+    # 8% drift is larger than the 5% prior; the baseline's own runs reveal it.
+    trials = 300
+    outcomes = run_trials(0.08, 1.0, trials)
+    assert outcomes["regressed"] <= upper_margin(trials, ALPHA)
+
+
+def test_a_25_percent_slowdown_is_caught_with_a_five_run_baseline() -> None:
+    # With 2% drift the interval margin is about 0.1 in log units against a log(1.25) = 0.22 shift.
+    trials = 200
+    outcomes = run_trials(0.02, 1.25, trials)
+    assert outcomes["regressed"] >= lower_margin(trials, 0.95)
+
+
+def test_a_two_fold_slowdown_is_caught_even_with_a_single_baseline_run() -> None:
+    trials = 200
+    outcomes = run_trials(0.03, 2.0, trials, baseline_runs=1)
+    assert outcomes["regressed"] >= lower_margin(trials, 0.99)
+
+
+def test_a_two_fold_slowdown_fails_within_ten_pairs() -> None:
+    status, measurement = compare_trial(1, 0.03, 2.0)
+    assert status == "regressed"
+    assert measurement.looks == (10,)
+
+
+def test_a_large_speed_up_is_flagged_as_improved() -> None:
+    trials = 100
+    outcomes = run_trials(0.03, 0.7, trials)
+    assert outcomes["improved"] >= lower_margin(trials, 0.95)
+
+
+def test_process_speed_alone_does_not_read_as_a_regression() -> None:
+    # A process 40% slower overall (slow machine or mode), identical code: the ratio cancels it.
+    rng = random.Random(5)
+    baseline = build_baseline(rng, 5, 0.0, 5)
+    slow = SyntheticSource(lognormal(CALL, 0.2), seed=555, process_speed=1.4)
+    setup = prepare_comparison(baseline, {}, has_reference=True)
+    measurement = sample(slow, None, setup=setup, tolerance=0.1)
+    verdict = compare_to_baseline(measurement, baseline, tolerance=0.1)
+    assert verdict.status == "unchanged"
+    assert 0.95 < verdict.ratio < 1.05
+
+
+def test_comparison_stops_early_when_decided() -> None:
+    status, measurement = compare_trial(2, 0.02, 1.0)
+    assert status == "unchanged"
+    assert measurement.stop_reason == "decided"
+    assert measurement.n < measurement.planned_looks[-1]
