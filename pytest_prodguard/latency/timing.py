@@ -252,28 +252,18 @@ class CallableSource:
     def target(self) -> Round:
         """Time one round of ``batch`` calls."""
         fn, args, kwargs, batch = self._fn, self._args, self._kwargs, self.batch
-        probe = self._probe.available
-        # The wait counter is read *inside* the timed window: a preemption just
-        # outside it would otherwise count as waiting without counting as wall
-        # time, and the correction could then eat into sleeps and I/O.
-        start = time.perf_counter_ns()
-        wait_before = self._probe.wait_ns() if probe else 0
-        cpu_before = time.thread_time_ns() if probe else 0
-        if batch == 1:
-            fn(*args, **kwargs)
-        else:
-            for _ in range(batch):
+        sync = self._sync
+
+        def run() -> None:
+            if batch == 1:
                 fn(*args, **kwargs)
-        if self._sync is not None:
-            self._sync()
-        removed = 0
-        if probe:
-            cpu = time.thread_time_ns() - cpu_before
-            waited = self._probe.wait_ns() - wait_before
-        wall = time.perf_counter_ns() - start
-        if probe:
-            wall = max(wall - self._probe.read_cost_ns, 1)
-            removed = max(0, min(waited, wall - cpu))
+            else:
+                for _ in range(batch):
+                    fn(*args, **kwargs)
+            if sync is not None:
+                sync()
+
+        wall, removed = self._timed(run)
         kept = wall if self._include_cpu_wait else wall - removed
         return Round(kept / batch / 1e9, wall / batch / 1e9, removed / batch / 1e9)
 
@@ -284,21 +274,30 @@ class CallableSource:
         )
 
     def _time_reference(self, work: Callable[[], object]) -> float:
+        wall, removed = self._timed(work)
+        kept = wall if self._include_cpu_wait else wall - removed
+        return max(kept, 1) / 1e9
+
+    def _timed(self, work: Callable[[], object]) -> tuple[int, int]:
+        """Wall nanoseconds of ``work()`` and the CPU wait within them to remove.
+
+        The wait counter is read *inside* the timed window: a preemption just
+        outside it would otherwise count as waiting without counting as wall
+        time, and the correction could then eat into sleeps and I/O. The reads'
+        own (smallest measured) cost is taken off the wall time.
+        """
         probe = self._probe.available
-        start = time.perf_counter_ns()  # reads inside the window, as in target()
+        start = time.perf_counter_ns()
         wait_before = self._probe.wait_ns() if probe else 0
         cpu_before = time.thread_time_ns() if probe else 0
         work()
-        removed = 0
-        if probe:
-            cpu = time.thread_time_ns() - cpu_before
-            waited = self._probe.wait_ns() - wait_before
+        cpu = time.thread_time_ns() - cpu_before if probe else 0
+        waited = self._probe.wait_ns() - wait_before if probe else 0
         wall = time.perf_counter_ns() - start
-        if probe:
-            wall = max(wall - self._probe.read_cost_ns, 1)
-            removed = max(0, min(waited, wall - cpu))
-        kept = wall if self._include_cpu_wait else wall - removed
-        return max(kept, 1) / 1e9
+        if not probe:
+            return wall, 0
+        wall = max(wall - self._probe.read_cost_ns, 1)
+        return wall, max(0, min(waited, wall - cpu))
 
 
 def _typical(durations: Sequence[int]) -> float:
