@@ -333,7 +333,7 @@ class ProdguardSession:
                 item.nodeid,
                 item.stash.get(latency_spec_key, None),
                 self.gate_settings,
-                display_id=self.config.cwd_relative_nodeid(item.nodeid),
+                display_id=_invocation_relative(self.config, item.nodeid),
             )
             item.stash[gate_key] = gate
         return gate
@@ -716,6 +716,18 @@ class ProdguardSession:
             if "::" in arg or (invocation / target).is_file():
                 return False
         return True
+
+
+def _invocation_relative(config: pytest.Config, nodeid: str) -> str:
+    """The node id as typed from the folder pytest was started in (for reproduce lines)."""
+    import os
+
+    path, sep, rest = nodeid.partition("::")
+    try:
+        relative = os.path.relpath(config.rootpath / path, config.invocation_params.dir)
+    except ValueError:  # another drive on Windows
+        return nodeid
+    return relative.replace(os.sep, "/") + sep + rest
 
 
 def _test_body(item: pytest.Item) -> Any:
