@@ -303,22 +303,22 @@ class TestBaseline:
             save_profile_baseline(wait_a_little, path=tmp_path / "b.txt", profiler="gprof")
 
 
+@pytest.fixture(scope="module")
+def model_call():
+    """A small torch model's forward pass (module-scoped: built once)."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(128, 256), torch.nn.ReLU(), torch.nn.Linear(256, 8))
+    batch = torch.randn(64, 128)
+
+    def run_model():
+        with torch.no_grad():
+            model(batch)
+
+    return run_model
+
+
 class TestTorch:
-    @pytest.fixture(scope="class")
-    def model_call(self):
-        torch = pytest.importorskip("torch")
-        torch.manual_seed(0)
-        model = torch.nn.Sequential(
-            torch.nn.Linear(128, 256), torch.nn.ReLU(), torch.nn.Linear(256, 8)
-        )
-        batch = torch.randn(64, 128)
-
-        def run_model():
-            with torch.no_grad():
-                model(batch)
-
-        return run_model
-
     def test_a_torch_model_shows_aten_operators(self, tmp_path, model_call):
         result = run(model_call, tmp_path, "auto")
         assert result.profiler == "torch"
