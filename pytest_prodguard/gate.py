@@ -35,6 +35,7 @@ class GateSettings:
 
     mode: str = "fail"  # fail | warn | off
     inconclusive: str = "warn"
+    normalize: bool = True
     baseline_save: bool = False
     baseline_compare: float | None = None
     baseline_dir: Path = Path(".prodguard/baselines")
@@ -180,6 +181,7 @@ class TestGate:
             spec=self.spec,
             baseline=baseline,
             tolerance=self.settings.baseline_compare,
+            normalize=self.settings.normalize,
         )
         self._judge(MeasuredCall(label, thunk, measurement, note=note), baseline)
         if self.settings.baseline_save:
@@ -212,12 +214,16 @@ class TestGate:
     def _load_baseline(self, label: str) -> tuple[Any, str | None]:
         from pytest_prodguard.latency import BaselineMissingError, load_baseline
 
-        if self.settings.baseline_compare is None:
+        comparing = self.settings.baseline_compare is not None
+        normalizing = self.settings.normalize and self.spec is not None
+        if not (comparing or normalizing):
             return None, None
         path = self._baseline_file(label)
         try:
             return load_baseline(path), None
         except BaselineMissingError:
+            if not comparing:
+                return None, None
             return None, (
                 f"no baseline saved for {label} ({path.name}); comparison skipped — "
                 "save one with --prodguard-baseline-save"

@@ -312,6 +312,7 @@ class ProdguardSession:
             self._gate_settings = GateSettings(
                 mode=s.latency,
                 inconclusive=s.latency_inconclusive,
+                normalize=s.latency_normalize == "auto",
                 baseline_save=s.baseline_save,
                 baseline_compare=s.baseline_compare,
                 baseline_dir=s.baseline_dir,

@@ -75,6 +75,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
         choices=("warn", "fail"),
     ),
     OptionSpec(
+        "prodguard_latency_normalize",
+        "judge budgets at the machine's typical speed when this test has a baseline saved on "
+        "this machine (auto), or on raw times (off)",
+        "choice",
+        default="auto",
+        choices=("auto", "off"),
+    ),
+    OptionSpec(
         "prodguard_baseline_save",
         "save latency baselines (per-test sample summaries) to the baseline folder",
         "bool",
@@ -144,6 +152,7 @@ class Settings:
     latency: str
     latency_scale: float
     latency_inconclusive: str
+    latency_normalize: str
     baseline_save: bool
     baseline_compare: float | None
     baseline_dir: Path
@@ -259,6 +268,7 @@ def build_settings(
         latency=values["prodguard_latency"],
         latency_scale=values["prodguard_latency_scale"],
         latency_inconclusive=values["prodguard_latency_inconclusive"],
+        latency_normalize=values["prodguard_latency_normalize"],
         baseline_save=values["prodguard_baseline_save"],
         baseline_compare=values["prodguard_baseline_compare"],
         baseline_dir=path("prodguard_baseline_dir", ".prodguard/baselines"),

@@ -547,6 +547,33 @@ class TestBaselines:
             ]
         )
 
+    def test_a_saved_baseline_makes_budgets_judged_at_the_machines_typical_speed(self, saved):
+        result = run(saved, "-rA")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*machine speed: budgets judged at this machine's typical speed; the reference "
+                "workload ran *x its median over 1 saved baseline run(s) of this test*",
+            ]
+        )
+        result = run(saved, "-rA", "--prodguard-latency-normalize=off")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(
+            ["*machine speed: raw times judged, not normalised (switched off)"]
+        )
+
+    def test_without_a_baseline_budgets_are_judged_on_raw_times_and_say_so(self, tester):
+        tester.makepyfile(test_base=WORK)
+        result = run(tester, "-rA")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*machine speed: raw times judged, not normalised (no saved baseline of this test "
+                "on this machine; saving a baseline with --prodguard-baseline-save enables it)",
+            ]
+        )
+        assert baseline_files(tester) == []
+
     def test_a_missing_baseline_is_a_note_and_the_test_still_passes(self, tester):
         write(tester, SURE_PASS)
         result = run(tester, "--prodguard-baseline-compare", "-rP")

@@ -145,6 +145,28 @@ def run_from_measurement(measurement: Measurement) -> BaselineRun:
     )
 
 
+def nominal_reference(
+    baseline: Baseline, fingerprint: Mapping[str, str]
+) -> tuple[float | None, int]:
+    """The reference round's typical time on this machine, from the baseline's saved runs.
+
+    Returns (median over the runs saved on a machine with this ``fingerprint``
+    of each run's median reference time, number of such runs), or (None, 0)
+    when no run from this machine recorded reference rounds. The reference time
+    of a run is the geometric mean of its two components' medians.
+    """
+    times = sorted(
+        math.sqrt(run.reference_medians["python"] * run.reference_medians["native"])
+        for run in baseline.runs
+        if dict(run.fingerprint) == dict(fingerprint)
+        and run.reference_medians.get("python", 0) > 0
+        and run.reference_medians.get("native", 0) > 0
+    )
+    if not times:
+        return None, 0
+    return sample_quantile(times, 0.5), len(times)
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Advisory lock on a sidecar file, so concurrent read-append-write cycles serialise."""
@@ -283,7 +305,8 @@ def load_baseline(path: Path) -> Baseline:
         data.get("reference_version") == REFERENCE_VERSION,
         path,
         f"made with reference workload v{data.get('reference_version')!r}, "
-        f"this pytest-prodguard uses v{REFERENCE_VERSION}",
+        f"this pytest-prodguard uses v{REFERENCE_VERSION}; delete it and save a new one "
+        "with --prodguard-baseline-save",
     )
     _require(isinstance(data.get("nodeid"), str), path, "no 'nodeid'")
     runs = data.get("runs")

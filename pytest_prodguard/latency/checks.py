@@ -18,7 +18,7 @@ for a maximum).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pytest_prodguard.latency.sequential import (
@@ -154,28 +154,36 @@ def replay_statistic(
     planned: Sequence[int],
     confidence: float,
     look_times: Sequence[float] | None = None,
+    prefix: Callable[[int], Sequence[float]] | None = None,
 ) -> Check:
     """Replay the looks actually taken and return the first decisive one's check.
 
     ``looks`` are the sample counts at which the sampler looked (the last may be
     the time-limit look), ``planned`` the schedule the alphas were allocated
     over; look i spends the alpha of planned look i. Without looks the whole
-    sample is one look with the full alpha.
+    sample is one look with the full alpha. ``prefix(n)``, when given, returns
+    the values judged at a look of ``n`` rounds (e.g. normalised times);
+    by default they are ``samples[:n]``.
     """
     if not samples:
         return Check(statistic, tier, budget, INCONCLUSIVE, math.nan, -math.inf, math.inf, 0)
     if not looks:
         looks, planned, look_times = (len(samples),), (len(samples),), None
     alphas_fail, alphas_pass = statistic_alphas(statistic, planned, confidence)
+    if prefix is None:
+
+        def prefix(size: int) -> Sequence[float]:
+            return samples[:size]
+
     if statistic == "max":
-        return _replay_max(budget, tier, samples, looks, look_times)
+        return _replay_max(budget, tier, prefix(looks[-1]), looks, look_times)
     check = None
     for index, size in enumerate(looks):
-        prefix = samples[:size]
+        values = prefix(size)
         status, estimate, low, high = evaluate_statistic(
             statistic,
-            sorted(prefix),
-            prefix,
+            sorted(values),
+            values,
             budget,
             alphas_fail[min(index, len(alphas_fail) - 1)],
             alphas_pass[min(index, len(alphas_pass) - 1)],

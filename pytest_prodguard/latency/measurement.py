@@ -43,6 +43,48 @@ def paired_log_ratios(
     return ratios
 
 
+def normalised_samples(
+    samples: Sequence[float],
+    reference_index: Sequence[int],
+    reference_python: Sequence[float],
+    reference_native: Sequence[float],
+    nominal: float,
+    limit: int,
+) -> list[float]:
+    """The first ``limit`` per-call times rescaled to the machine's typical speed.
+
+    Each target round is multiplied by ``nominal / local``, where ``local`` is the
+    median of the three reference rounds nearest to the reference round that
+    closes its group (fewer when fewer exist), among those taken within the
+    first ``limit`` rounds
+    (so the sampler at a look and a later replay of that look agree). Rounds after
+    the last reference round use the last one. Without reference rounds the
+    times are returned unchanged.
+    """
+    combined = [
+        math.sqrt(python * native)
+        for index, python, native in zip(
+            reference_index, reference_python, reference_native, strict=True
+        )
+        if index < limit
+    ]
+    prefix = list(samples[:limit])
+    if not combined:
+        return prefix
+    factors = []
+    for k in range(len(combined)):
+        start = max(0, min(k - 1, len(combined) - 3))
+        local = sample_quantile(sorted(combined[start : start + 3]), 0.5)
+        factors.append(nominal / max(local, 1e-12))
+    result = []
+    group = 0
+    for index, value in enumerate(prefix):
+        while group < len(combined) - 1 and reference_index[group] < index:
+            group += 1
+        result.append(value * factors[group])
+    return result
+
+
 def _empty() -> Mapping[str, object]:
     return MappingProxyType({})
 
@@ -85,6 +127,9 @@ class Measurement:
     cuda_peak_memory: int | None = None
     memory_calls: int = 0
     fingerprint: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    nominal_reference: float | None = None
+    nominal_runs: int = 0
+    normalisation_note: str = ""
     environment_start: Mapping[str, object] = field(default_factory=_empty)
     environment_end: Mapping[str, object] = field(default_factory=_empty)
 
@@ -111,16 +156,46 @@ class Measurement:
             self.n if rounds is None else rounds,
         )
 
+    @property
+    def normalised(self) -> bool:
+        """True when budgets are judged on times rescaled to the machine's typical speed."""
+        return self.nominal_reference is not None and bool(self.reference_index)
+
+    def decision_samples(self, rounds: int | None = None) -> list[float]:
+        """Per-call times that budgets are judged on, for the first ``rounds`` rounds.
+
+        Normalised to the machine's typical speed (:func:`normalised_samples`)
+        when a nominal reference time is known, the raw samples otherwise.
+        """
+        limit = self.n if rounds is None else rounds
+        if self.nominal_reference is None or not self.normalised:
+            return list(self.samples[:limit])
+        return normalised_samples(
+            self.samples,
+            self.reference_index,
+            self.reference_python,
+            self.reference_native,
+            self.nominal_reference,
+            limit,
+        )
+
+    def speed_factor(self) -> float | None:
+        """Median reference time of this run over the nominal one (1.3 = machine 30% slower)."""
+        if self.nominal_reference is None or not self.reference_index:
+            return None
+        combined = sorted(
+            math.sqrt(python * native)
+            for python, native in zip(self.reference_python, self.reference_native, strict=True)
+        )
+        return sample_quantile(combined, 0.5) / self.nominal_reference
+
     def quantiles(self, wall: bool = False) -> dict[str, float]:
         """Sample quantiles p10...p99 of the per-call times (or of the raw wall times)."""
-        ordered = sorted(self.wall_samples if wall else self.samples)
-        if not ordered:
-            return {}
-        return {name: sample_quantile(ordered, q) for name, q in SUMMARY_QUANTILES}
+        return _quantiles(self.wall_samples if wall else self.samples)
 
     def quantile_interval(self, q: float) -> tuple[float, float, float]:
         """(estimate, low, high) of the q-quantile: plain two-sided interval at ``confidence``."""
-        ordered = sorted(self.samples)
+        ordered = sorted(self.decision_samples())
         alpha = (1.0 - self.confidence) / 2.0
         low, high = quantile_bounds(ordered, q, alpha, alpha)
         return sample_quantile(ordered, q), low, high
@@ -150,6 +225,13 @@ class Measurement:
             "max": max(self.samples) if self.samples else None,
             "reference_pairs": len(self.reference_index),
             "reference_medians": self.reference_medians(),
+            "nominal_reference": self.nominal_reference,
+            "nominal_runs": self.nominal_runs,
+            "normalisation_note": self.normalisation_note,
+            "speed_factor": self.speed_factor(),
+            "normalised_quantiles": (
+                _quantiles(self.decision_samples()) if self.normalised else None
+            ),
             "include_cpu_wait": self.include_cpu_wait,
             "cpu_wait_available": self.cpu_wait_available,
             "cpu_wait_seconds": self.cpu_wait_seconds,
@@ -163,3 +245,10 @@ class Measurement:
             "environment_start": dict(self.environment_start),
             "environment_end": dict(self.environment_end),
         }
+
+
+def _quantiles(values: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+    return {name: sample_quantile(ordered, q) for name, q in SUMMARY_QUANTILES}

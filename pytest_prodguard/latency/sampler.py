@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from pytest_prodguard.latency.baseline import RATIO, Baseline
+from pytest_prodguard.latency.baseline import RATIO, Baseline, nominal_reference
 from pytest_prodguard.latency.checks import INCONCLUSIVE, evaluate_statistic, statistic_alphas
 from pytest_prodguard.latency.compare import (
     ComparisonSetup,
@@ -46,10 +46,19 @@ from pytest_prodguard.latency.environment import (
     machine_fingerprint,
     snapshot_processes,
 )
-from pytest_prodguard.latency.measurement import Measurement, paired_log_ratios
+from pytest_prodguard.latency.measurement import (
+    Measurement,
+    normalised_samples,
+    paired_log_ratios,
+)
 from pytest_prodguard.latency.memory import measure_peak_memory
-from pytest_prodguard.latency.sequential import plan_looks
-from pytest_prodguard.latency.spec import DEFAULT_CONFIDENCE, DEFAULT_MAX_TIME, LatencySpec
+from pytest_prodguard.latency.sequential import first_pass_look, plan_looks
+from pytest_prodguard.latency.spec import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_MAX_TIME,
+    QUANTILES,
+    LatencySpec,
+)
 from pytest_prodguard.latency.timing import CallableSource, Source, timer_overhead_ns
 
 RECORDING_SECONDS = 0.5
@@ -83,8 +92,10 @@ class _StopRule:
         every: int,
         setup: ComparisonSetup | None,
         tolerance: float | None,
+        nominal_reference: float | None = None,
     ) -> None:
         confidence = spec.confidence if spec else DEFAULT_CONFIDENCE
+        self._nominal = nominal_reference
         self._budgets = {
             name: value for name, value in (spec.budgets.items() if spec else ()) if name != "max"
         }
@@ -97,6 +108,19 @@ class _StopRule:
         self._comparison_alphas = comparison_alphas(pair_counts, confidence)
         self._between_alpha = between_alpha(confidence)
 
+    def judged_samples(self, run: _Run) -> list[float]:
+        """The samples budgets are judged on: normalised to the nominal speed when known."""
+        if self._nominal is None or not run.reference_index:
+            return run.samples
+        return normalised_samples(
+            run.samples,
+            run.reference_index,
+            run.reference_python,
+            run.reference_native,
+            self._nominal,
+            len(run.samples),
+        )
+
     @property
     def sequential(self) -> bool:
         """True when anything needs deciding (otherwise the run only records)."""
@@ -104,11 +128,12 @@ class _StopRule:
 
     def decided(self, run: _Run, look: int) -> bool:
         """True when every budget and the comparison are decided at this look."""
-        ordered = sorted(run.samples)
+        values = self.judged_samples(run)
+        ordered = sorted(values)
         for name, budget in self._budgets.items():
             fail_alphas, pass_alphas = self._alphas[name]
             status = evaluate_statistic(
-                name, ordered, run.samples, budget, fail_alphas[look], pass_alphas[look]
+                name, ordered, values, budget, fail_alphas[look], pass_alphas[look]
             )[0]
             if status == INCONCLUSIVE:
                 return False
@@ -137,6 +162,17 @@ class _StopRule:
         return True
 
 
+def _pass_anchors(spec: LatencySpec | None) -> list[int]:
+    """The first sizes at which each fail-tier quantile budget could pass."""
+    if spec is None:
+        return []
+    return [
+        first_pass_look(QUANTILES[name], spec.confidence)
+        for name in spec.budgets
+        if name in QUANTILES
+    ]
+
+
 def _gc_counts() -> tuple[int, int, int]:
     stats = gc.get_stats()
     return (
@@ -154,6 +190,7 @@ def sample(
     tolerance: float | None = None,
     overhead_per_round: float = 0.0,
     before_sampling: Callable[[], object] | None = None,
+    nominal_reference: float | None = None,
 ) -> Measurement:
     """Run the adaptive sampling procedure on ``source`` and return the Measurement.
 
@@ -162,6 +199,9 @@ def sample(
     ``overhead_per_round`` is the bookkeeping time per round used when sizing
     the look schedule; ``before_sampling`` runs after warm-up, just before the
     first timed round (:func:`measure` passes ``gc.collect``).
+    ``nominal_reference`` (seconds of one reference round at the machine's
+    typical speed) makes budgets be judged on normalised times
+    (:meth:`.Measurement.decision_samples`).
     """
     max_time = spec.max_time if spec else DEFAULT_MAX_TIME
     warm = source.warm_up(
@@ -175,16 +215,17 @@ def sample(
         round_cost = max(first.wall * source.batch, 1e-9)
     source.reference()
     probe = source.reference()
-    reference_cost = probe.python + probe.native
+    # The reference runs each component twice (an untimed warming run first).
+    reference_cost = 2 * (probe.python + probe.native)
     every = max(1, math.ceil(reference_cost / (REFERENCE_SHARE * round_cost)))
     cost = round_cost + reference_cost / every + overhead_per_round
     provisional = _StopRule(spec, (), every, setup, tolerance)
     if provisional.sequential:
-        planned = plan_looks(max(1, math.floor(max_time / cost)))
+        planned = plan_looks(max(1, math.floor(max_time / cost)), anchors=_pass_anchors(spec))
         time_limit = max_time
     else:
         planned, time_limit = (), min(RECORDING_SECONDS, max_time)
-    rule = _StopRule(spec, planned, every, setup, tolerance)
+    rule = _StopRule(spec, planned, every, setup, tolerance, nominal_reference)
     if before_sampling is not None:
         before_sampling()
     gc_before = _gc_counts()
@@ -245,6 +286,7 @@ def sample(
         cpu_wait_seconds=run.cpu_wait_seconds,
         cpu_wait_rounds=run.cpu_wait_rounds,
         timer=source.timer,
+        nominal_reference=nominal_reference,
         gc_collections=(
             gc_after[0] - gc_before[0],
             gc_after[1] - gc_before[1],
@@ -265,16 +307,31 @@ def measure(
     spec: LatencySpec | None,
     baseline: Baseline | None = None,
     tolerance: float | None = None,
+    normalize: bool = True,
 ) -> Measurement:
     """Measure ``fn(*args, **kwargs)`` adaptively and return the Measurement.
 
     With a ``spec``, sampling stops as soon as every fail-tier budget (and the
     comparison with ``baseline`` at ``tolerance``, when both are given) is
     decided, or after ``spec.max_time`` seconds of sampling. Without a spec it
-    records for a fixed 0.5 s. An exception raised by ``fn`` propagates
-    unchanged.
+    records for a fixed 0.5 s. With a ``baseline`` saved on this machine and
+    ``normalize``, budgets are judged at the machine's typical speed: times are
+    rescaled by the reference workload's speed now against its median in the
+    saved runs (:func:`.baseline.nominal_reference`). An exception raised by
+    ``fn`` propagates unchanged.
     """
     fingerprint = machine_fingerprint()
+    nominal, nominal_runs = (
+        nominal_reference(baseline, fingerprint)
+        if baseline is not None and normalize
+        else (None, 0)
+    )
+    if not normalize:
+        normalisation_note = "switched off"
+    elif nominal is None:
+        normalisation_note = "no saved baseline of this test on this machine"
+    else:
+        normalisation_note = ""
     setup = None
     if baseline is not None and tolerance is not None:
         tolerance = validate_tolerance(tolerance)
@@ -293,6 +350,7 @@ def measure(
             tolerance=tolerance,
             overhead_per_round=_REAL_OVERHEAD_SECONDS if source.cpu_wait_available else 1e-6,
             before_sampling=gc.collect,
+            nominal_reference=nominal,
         )
     finally:
         source.close()
@@ -307,6 +365,8 @@ def measure(
         peak_memory=peak_memory,
         cuda_peak_memory=cuda_peak,
         memory_calls=memory_calls,
+        nominal_runs=nominal_runs,
+        normalisation_note=normalisation_note,
         fingerprint=MappingProxyType(fingerprint),
         environment_start=MappingProxyType(environment_start),
         environment_end=MappingProxyType(describe_environment(since=processes)),

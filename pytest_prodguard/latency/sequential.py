@@ -27,13 +27,25 @@ FIRST_LOOK = 10
 _MERGE_FACTOR = 1.25
 
 
-def plan_looks(max_rounds: int, first: int = FIRST_LOOK) -> tuple[int, ...]:
-    """Look sizes 10, 20, 40, ... below ``max_rounds``, then ``max_rounds`` itself."""
+def plan_looks(
+    max_rounds: int, first: int = FIRST_LOOK, anchors: Sequence[int] = ()
+) -> tuple[int, ...]:
+    """Look sizes 10, 20, 40, ... below ``max_rounds``, then ``max_rounds`` itself.
+
+    ``anchors`` are sizes that must be looked at (the first size at which a
+    budget can possibly pass, :func:`first_pass_look`); the schedule doubles
+    onwards from an anchor, so a pass is not delayed to the next power-of-two
+    look. The schedule depends only on these numbers, never on samples.
+    """
     if max_rounds <= first:
         return (max(1, max_rounds),)
+    pending = sorted(anchor for anchor in set(anchors) if first < anchor < max_rounds)
     sizes = []
     size = first
     while size < max_rounds:
+        if pending and pending[0] <= size * _MERGE_FACTOR:
+            size = pending.pop(0)
+            pending = [anchor for anchor in pending if anchor > size * _MERGE_FACTOR]
         sizes.append(size)
         size *= 2
     if max_rounds < sizes[-1] * _MERGE_FACTOR and len(sizes) > 1:
@@ -41,6 +53,16 @@ def plan_looks(max_rounds: int, first: int = FIRST_LOOK) -> tuple[int, ...]:
     else:
         sizes.append(max_rounds)
     return tuple(sizes)
+
+
+def first_pass_look(q: float, confidence: float) -> int:
+    """Fewest samples at which an upper bound of the q-quantile can exist at its first look.
+
+    The first look able to pass gets half of the side's error rate
+    (:func:`spending_weights`), so this is the smallest n with
+    ``q**n <= (1 - confidence) / 4`` (86 for p95 at 95% confidence).
+    """
+    return max(1, math.ceil(math.log(side_alpha(confidence) / 2) / math.log(q)))
 
 
 def allocate_alpha(

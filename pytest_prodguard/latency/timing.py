@@ -268,7 +268,16 @@ class CallableSource:
         return Round(kept / batch / 1e9, wall / batch / 1e9, removed / batch / 1e9)
 
     def reference(self) -> ReferenceRound:
-        """Time the two reference components, each corrected like the target."""
+        """Time the two reference components, each corrected like the target.
+
+        Both run once untimed first: the first run after a target round pays
+        for whatever the target evicted from the caches, which made the ratio
+        track the target's memory footprint instead of the machine's speed
+        (between-process spread of the ratio 4-5% for numpy and JSON work with
+        a cold reference, 1.5-1.7% warm; see docs/latency.md).
+        """
+        reference.python_work()
+        reference.native_work()
         return ReferenceRound(
             self._time_reference(reference.python_work), self._time_reference(reference.native_work)
         )

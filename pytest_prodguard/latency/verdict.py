@@ -112,6 +112,7 @@ def _checks(measurement: Measurement, spec: LatencySpec) -> list[Check]:
                         measurement.planned_looks,
                         measurement.confidence,
                         measurement.look_times,
+                        prefix=measurement.decision_samples,
                     )
                 )
     for tier, budget in (("fail", spec.peak_memory), ("warn", spec.warn_peak_memory)):
@@ -264,14 +265,43 @@ def _estimates_line(measurement: Measurement) -> str:
         estimate, low, high = measurement.quantile_interval(q)
         parts.append(f"{name} {format_duration(estimate)} [{_bound(low)}–{_bound(high)}]")
     alpha = (1 - measurement.confidence) / 2
-    mean = math.fsum(measurement.samples) / measurement.n
-    low, high = mean_bounds(measurement.samples, alpha, alpha)
+    values = measurement.decision_samples()
+    mean = math.fsum(values) / measurement.n
+    low, high = mean_bounds(values, alpha, alpha)
     parts.append(f"mean {format_duration(mean)} [{_bound(low)}–{_bound(high)}]")
-    parts.append(f"max {format_duration(max(measurement.samples))}")
+    parts.append(f"max {format_duration(max(values))}")
+    scale = ", at the machine's typical speed" if measurement.normalised else ""
     return (
         f"estimates at n={measurement.n} "
-        f"({measurement.confidence:.0%} intervals, not sequential):\n    " + "\n    ".join(parts)
+        f"({measurement.confidence:.0%} intervals, not sequential{scale}):\n    "
+        + "\n    ".join(parts)
     )
+
+
+def _normalisation_line(measurement: Measurement) -> str:
+    """How the judged times relate to the raw ones (machine-speed normalisation)."""
+    factor = measurement.speed_factor()
+    if measurement.normalised and factor is not None:
+        raw_p95 = measurement.quantiles().get("p95")
+        raw = f"; raw p95 {format_duration(raw_p95)}" if raw_p95 is not None else ""
+        return (
+            f"machine speed: budgets judged at this machine's typical speed; the reference "
+            f"workload ran {factor:.3g}x its median over {measurement.nominal_runs} saved "
+            f"baseline run(s) of this test, and each round was rescaled by its neighbouring "
+            f"reference rounds{raw}"
+        )
+    if measurement.timer == "external":
+        reason = "no reference rounds in external samples"
+    elif measurement.normalisation_note == "switched off":
+        reason = "switched off"
+    elif not measurement.reference_index:
+        reason = "no reference rounds"
+    else:
+        reason = (
+            f"{measurement.normalisation_note or 'no nominal reference time given'}; "
+            "saving a baseline with --prodguard-baseline-save enables it"
+        )
+    return f"machine speed: raw times judged, not normalised ({reason})"
 
 
 def _bound(value: float) -> str:
@@ -316,6 +346,7 @@ def _sampling_lines(measurement: Measurement) -> list[str]:
             f"{format_duration(medians['native'])} (medians of {len(measurement.reference_index)} "
             f"rounds, one after every {measurement.reference_every} target round(s))"
         )
+    lines.append(_normalisation_line(measurement))
     if measurement.peak_memory is not None:
         cuda = (
             f"; CUDA peak {format_bytes(measurement.cuda_peak_memory)}"
