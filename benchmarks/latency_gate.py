@@ -219,8 +219,34 @@ def calibrate(
             name: HEADROOM * statistics.median(singles[name]) for name in WORKLOADS
         },
         "pb_base": pb_base,
+        "baseline_spread": baseline_spread(baseline_dir),
         "samples": samples,
     }
+
+
+def baseline_spread(baseline_dir: str) -> dict[str, str]:
+    """Per workload: spread of the saved runs' statistic, and how many the comparison leaves out."""
+    sys.path.insert(0, str(ROOT))
+    from pytest_prodguard.latency import load_baseline
+    from pytest_prodguard.latency.compare import SIGMA_SAME_MACHINE, leave_out_outliers
+
+    spread = {}
+    for name in WORKLOADS:
+        path = Path(baseline_dir) / f"{name}.json"
+        if not path.exists():
+            spread[name] = "-"
+            continue
+        runs = load_baseline(path).runs
+        values = sorted(run.statistic for run in runs)
+        middle = statistics.median(values)
+        worst = max(abs(value - middle) for value in values)
+        kept = len(leave_out_outliers(runs, SIGMA_SAME_MACHINE))
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        spread[name] = (
+            f"sd {sd:.1%}, furthest {math.exp(worst) - 1:+.1%} from the median, "
+            f"{len(runs) - kept} of {len(runs)} left out"
+        )
+    return spread
 
 
 def plan(args: argparse.Namespace) -> list[tuple[str, float, bool]]:
@@ -409,9 +435,9 @@ def median_and_max(values: list[float]) -> str:
 def print_setup(args: argparse.Namespace, calibration: dict[str, Any], records: list[Row]) -> None:
     print(
         "| workload | idle p95 | budget (1.3x) | single-call threshold "
-        "| effective slowdown x1.25 (idle) | x2 (idle) |"
+        "| effective slowdown x1.25 (idle) | x2 (idle) | baseline runs (log ratio statistic) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name in WORKLOADS:
         null = [row["median"] for row in rows_for(records, name, "idle", 1.0)]
         effective = []
@@ -425,7 +451,7 @@ def print_setup(args: argparse.Namespace, calibration: dict[str, Any], records: 
             f"| {name} | {format_seconds(calibration['idle_p95'][name])} | "
             f"{format_seconds(calibration['budgets'][name])} | "
             f"{format_seconds(calibration['single_threshold'][name])} | "
-            f"{effective[0]} | {effective[1]} |"
+            f"{effective[0]} | {effective[1]} | {calibration['baseline_spread'][name]} |"
         )
 
 

@@ -53,6 +53,8 @@ REGRESSED, IMPROVED, UNCHANGED, INCONCLUSIVE = "regressed", "improved", "unchang
 SIGMA_SAME_MACHINE = 0.05
 SIGMA_CROSS_MACHINE = 0.15
 PRIOR_RUNS = 2
+#: Scaled median absolute deviations beyond which a baseline run is left out.
+OUTLIER_MADS = 4.0
 _MIN_PAIRS = 3
 
 
@@ -284,6 +286,7 @@ class ComparisonVerdict:
     elapsed: float | None
     sigma_between: float
     nodeid: str = ""
+    left_out: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """JSON-serialisable form; infinite bounds become None."""
@@ -308,6 +311,7 @@ class ComparisonVerdict:
             "elapsed": self.elapsed,
             "sigma_between": finite(self.sigma_between),
             "nodeid": self.nodeid,
+            "left_out": self.left_out,
         }
 
 
@@ -347,19 +351,45 @@ class ComparisonSetup:
     cross_machine: bool
     prior_sigma: float
     kind: str
+    left_out: int = 0
 
 
 def prepare_comparison(
     baseline: Baseline, fingerprint: dict[str, str], *, has_reference: bool
 ) -> ComparisonSetup:
-    """Pick the statistic (ratio when both sides have reference rounds) and the baseline runs."""
+    """Pick the statistic (ratio when both sides have reference rounds) and the baseline runs.
+
+    Runs far from the others (:func:`leave_out_outliers`) are left out and
+    counted in ``left_out``.
+    """
     kind = RATIO if has_reference else RAW
     runs, cross = select_runs(baseline, fingerprint, kind)
     if not runs and kind == RATIO:
         kind = RAW
         runs, cross = select_runs(baseline, fingerprint, kind)
     prior = SIGMA_CROSS_MACHINE if cross else SIGMA_SAME_MACHINE
-    return ComparisonSetup(tuple(runs), cross, prior, kind)
+    kept = leave_out_outliers(runs, prior)
+    return ComparisonSetup(tuple(kept), cross, prior, kind, left_out=len(runs) - len(kept))
+
+
+def leave_out_outliers(runs: Sequence[BaselineRun], prior_sigma: float) -> list[BaselineRun]:
+    """The runs within a robust distance of the others; all of them when fewer than three.
+
+    A run saved while its process was in a slow (or fast) mode would otherwise
+    shift the baseline's centre and inflate its spread, so that nothing short of
+    a 2x slowdown could be significant. With three or more runs, a run is left
+    out when it is further from the median of the runs than both
+    ``OUTLIER_MADS`` scaled median absolute deviations and ``2 * prior_sigma``
+    (10% on the same machine): only runs that are clearly off are dropped, and
+    the prior keeps the spread of the remaining runs from being trusted blindly.
+    """
+    if len(runs) < 3:
+        return list(runs)
+    values = sorted(run.statistic for run in runs)
+    center = sample_quantile(values, 0.5)
+    mad = sample_quantile(sorted(abs(value - center) for value in values), 0.5)
+    limit = max(OUTLIER_MADS * 1.4826 * mad, 2 * prior_sigma)
+    return [run for run in runs if abs(run.statistic - center) <= limit]
 
 
 def compare_to_baseline(
@@ -388,6 +418,11 @@ def compare_to_baseline(
     )
     headline = _headline(state.status, ratio, low, high, tolerance, measurement.confidence, tail)
     details = _details(state, runs, label, statistic, measurement, tolerance, prior)
+    if setup.left_out:
+        details += (
+            f"\n  {setup.left_out} saved run(s) left out as outliers (further from the median "
+            "of the runs than 4 scaled MADs and twice the prior spread)"
+        )
     return ComparisonVerdict(
         status=state.status,
         headline=headline,
@@ -405,6 +440,7 @@ def compare_to_baseline(
         elapsed=elapsed,
         sigma_between=state.sigma_between,
         nodeid=nodeid,
+        left_out=setup.left_out,
     )
 
 

@@ -53,7 +53,7 @@ def normalised_samples(
 ) -> list[float]:
     """The first ``limit`` per-call times rescaled to the machine's typical speed.
 
-    Each target round is multiplied by ``nominal / local``, where ``local`` is the
+    Each target round is multiplied by ``min(1, nominal / local)``, where ``local`` is the
     median of the three reference rounds nearest to the reference round that
     closes its group (fewer when fewer exist), among those taken within the
     first ``limit`` rounds
@@ -75,7 +75,8 @@ def normalised_samples(
     for k in range(len(combined)):
         start = max(0, min(k - 1, len(combined) - 3))
         local = sample_quantile(sorted(combined[start : start + 3]), 0.5)
-        factors.append(nominal / max(local, 1e-12))
+        # Only ever scaled down: a baseline saved on a slow day never makes a budget stricter.
+        factors.append(min(1.0, nominal / max(local, 1e-12)))
     result = []
     group = 0
     for index, value in enumerate(prefix):

@@ -129,3 +129,59 @@ def test_comparison_stops_early_when_decided() -> None:
     assert status == "unchanged"
     assert measurement.stop_reason == "decided"
     assert measurement.n < measurement.planned_looks[-1]
+
+
+def with_statistic(run, value: float):
+    from dataclasses import replace
+
+    return replace(run, statistic=value)
+
+
+def test_a_baseline_run_saved_in_a_slow_mode_is_left_out() -> None:
+    rng = random.Random(7)
+    baseline = build_baseline(rng, 7, 0.02, 5)
+    runs = list(baseline.runs)
+    center = sorted(run.statistic for run in runs)[2]
+    runs[0] = with_statistic(runs[0], center + math.log(1.4))  # one process 40% slow
+    setup = prepare_comparison(Baseline(baseline.nodeid, tuple(runs)), {}, has_reference=True)
+    assert setup.left_out == 1
+    assert runs[0] not in setup.runs
+    assert len(setup.runs) == 4
+
+
+def test_runs_within_twice_the_prior_are_all_kept() -> None:
+    rng = random.Random(8)
+    runs = list(build_baseline(rng, 8, 0.02, 5).runs)
+    center = sorted(run.statistic for run in runs)[2]
+    runs = [with_statistic(run, center) for run in runs]
+    runs[0] = with_statistic(runs[0], center + math.log(1.09))  # 9%: within 2 x 5%
+    setup = prepare_comparison(Baseline("t::x", tuple(runs)), {}, has_reference=True)
+    assert setup.left_out == 0
+    # with fewer than three runs nothing is left out, however far apart
+    far = (runs[1], with_statistic(runs[2], center + 1.0))
+    assert prepare_comparison(Baseline("t::x", far), {}, has_reference=True).left_out == 0
+
+
+def test_a_slowdown_is_still_caught_against_a_baseline_with_one_slow_mode_run() -> None:
+    # Without leaving the 40%-slow run out, its spread (sd ~ 17%) would swamp a 25% slowdown.
+    caught = left_out = 0
+    trials = 40
+    for seed in range(trials):
+        rng = random.Random(1000 + seed)
+        baseline = build_baseline(rng, 1000 + seed, 0.02, 5)
+        runs = list(baseline.runs)
+        runs[0] = with_statistic(runs[0], runs[0].statistic + math.log(1.4))
+        bad = Baseline(baseline.nodeid, tuple(runs))
+        setup = prepare_comparison(bad, {}, has_reference=True)
+        measurement = sample(
+            process(rng, (1000 + seed) * 100 + 99, 0.02, 1.25), None, setup=setup, tolerance=0.1
+        )
+        verdict = compare_to_baseline(measurement, bad, tolerance=0.1)
+        caught += verdict.status == "regressed"
+        if verdict.left_out:
+            left_out += 1
+            assert "1 saved run(s) left out as outliers" in verdict.details
+    # The 4-MAD rule is deliberately cautious: when the other runs are themselves spread out
+    # (one seed here has a second run 8% off) the slow run may stay in.
+    assert left_out >= trials - 2
+    assert caught >= lower_margin(trials, 0.95)

@@ -50,6 +50,12 @@ def test_each_round_is_rescaled_by_the_median_of_nearby_reference_rounds() -> No
     assert two == pytest.approx([0.5] * 4)
 
 
+def test_times_are_never_scaled_up_when_the_process_runs_faster_than_typical() -> None:
+    # A baseline saved on a slow day must not make today's budget stricter than raw times.
+    values = normalised_samples([1.0] * 4, [1, 3], [REF / 2] * 2, [REF / 2] * 2, REF, 4)
+    assert values == pytest.approx([1.0] * 4)
+
+
 def test_a_prefix_never_uses_reference_rounds_taken_after_it() -> None:
     # At a look of 2 rounds only reference 0 exists; the later (slow) one must not leak in.
     values = normalised_samples(
