@@ -149,8 +149,13 @@ def child(config: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- driver
 
 
+def child_env() -> dict[str, str]:
+    """The environment of a measuring child: single-threaded BLAS, so numpy work is comparable."""
+    return dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
 def run_child(config: dict[str, Any]) -> dict[str, Any]:
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = child_env()
     completed = subprocess.run(
         [sys.executable, __file__, "--child", json.dumps(config)],
         capture_output=True,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -69,7 +68,9 @@ def child(slowdown: float) -> dict[str, Any]:
 
 
 def run_children(count: int, slowdown: float) -> list[dict[str, Any]]:
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    from latency_gate import child_env
+
+    env = child_env()
     runs = []
     for _ in range(count):
         completed = subprocess.run(
@@ -81,14 +82,6 @@ def run_children(count: int, slowdown: float) -> list[dict[str, Any]]:
         )
         runs.append(json.loads(completed.stdout.strip().splitlines()[-1]))
     return runs
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    below = math.floor(position)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
 
 
 def pair_statistic(data: dict[str, Any], kind: str) -> float:
@@ -110,6 +103,8 @@ def sd_log(values: list[float]) -> float:
 
 
 def report(null: list[dict[str, Any]], slow: list[dict[str, Any]]) -> None:
+    from latency_gate import pooled_quantile
+
     print(
         "| workload | ratio sd cold | ratio sd warm | x1.25 shift cold | x1.25 shift warm "
         "| p95 sd raw | p95 sd normalised | p95 > 1.3x pooled: raw | normalised |"
@@ -125,9 +120,9 @@ def report(null: list[dict[str, Any]], slow: list[dict[str, Any]]) -> None:
             shifts = sorted(pair_statistic(run[name], kind) - center for run in slow)
             cells.append(f"{math.exp(shifts[0]) - 1:+.0%} to {math.exp(shifts[-1]) - 1:+.0%}")
         nominal = statistics.median(statistics.median(run[name]["warm"]) for run in null)
-        raw = [quantile(run[name]["t"], 0.95) for run in null]
-        judged = [quantile(normalised(run[name], nominal), 0.95) for run in null]
-        limit = 1.3 * quantile([value for run in null for value in run[name]["t"]], 0.95)
+        raw = [pooled_quantile(run[name]["t"], 0.95) for run in null]
+        judged = [pooled_quantile(normalised(run[name], nominal), 0.95) for run in null]
+        limit = 1.3 * pooled_quantile([value for run in null for value in run[name]["t"]], 0.95)
         cells += [f"{sd_log(raw):.1%}", f"{sd_log(judged):.1%}"]
         cells += [
             f"{sum(value > limit for value in raw)}/{len(null)}",
