@@ -7,7 +7,7 @@ Compares, on the same three workloads (~50 us pure Python, ~2 ms numpy sort,
 - prodguard's absolute budget gate: ``p95 <= 1.3 x`` the code's own idle p95
   (pooled over the calibration processes), sequential, default settings;
 - prodguard's baseline comparison at 10% tolerance, against a baseline saved
-  by 5 idle calibration processes;
+  by 10 of the 30 idle calibration processes, spread evenly over them;
 - pytest-benchmark's ``--benchmark-compare-fail`` rule (``mean:10%``,
   ``median:10%``, ``min:10%``) against one saved baseline run, with its exact
   statistics applied to in-process rounds measured the way it measures them
@@ -134,8 +134,13 @@ def child(config: dict[str, Any]) -> dict[str, Any]:
                 budget_time=check.elapsed,
                 compare_status=comparison.status,
                 compare_ratio=comparison.ratio,
+                compare_low=comparison.low,
+                compare_high=comparison.high,
+                compare_pairs=comparison.pairs,
                 compare_n=comparison.n,
                 compare_time=comparison.elapsed,
+                speed_factor=measurement.speed_factor(),
+                reference_medians=measurement.reference_medians(),
                 warmup=measurement.warmup_seconds,
                 median=statistics.median(measurement.samples),
                 cpu_wait=measurement.cpu_wait_seconds,
@@ -202,12 +207,13 @@ def calibrate(
     samples: dict[str, list[float]] = {name: [] for name in WORKLOADS}
     singles: dict[str, list[float]] = {name: [] for name in WORKLOADS}
     pb_base: dict[str, dict[str, float]] = {}
+    savers = saving_indices(args.calibration, args.baseline_runs)
     for index in range(args.calibration):
         config = {
             "role": "calibrate",
             "slowdown": 1.0,
             "baseline_dir": baseline_dir,
-            "save_baseline": index < args.baseline_runs,
+            "save_baseline": index in savers,
             "pytest_benchmark": index == 0,
         }
         result = run_child(config)
@@ -225,8 +231,34 @@ def calibrate(
         },
         "pb_base": pb_base,
         "baseline_spread": baseline_spread(baseline_dir),
+        "baseline_runs": saved_runs(baseline_dir),
         "samples": samples,
     }
+
+
+def saving_indices(calibration: int, baseline_runs: int) -> set[int]:
+    """Which calibration processes save a baseline run: spread evenly, the last one included.
+
+    A baseline saved by consecutive processes samples one moment of the
+    machine; spread over the calibration it samples its usual range of modes,
+    as runs saved by several CI jobs would.
+    """
+    if baseline_runs >= calibration:
+        return set(range(calibration))
+    step = calibration / baseline_runs
+    return {calibration - 1 - math.floor(i * step) for i in range(baseline_runs)}
+
+
+def saved_runs(baseline_dir: str) -> dict[str, list[dict[str, Any]]]:
+    """The saved baseline runs per workload, as stored (for ``--records``)."""
+    sys.path.insert(0, str(ROOT))
+    from pytest_prodguard.latency import load_baseline
+
+    runs = {}
+    for name in WORKLOADS:
+        path = Path(baseline_dir) / f"{name}.json"
+        runs[name] = [run.to_dict() for run in load_baseline(path).runs] if path.exists() else []
+    return runs
 
 
 def baseline_spread(baseline_dir: str) -> dict[str, str]:
@@ -515,7 +547,8 @@ def report(
         f"Runs per condition: {args.runs} identical-code, {args.detect_runs} per slowdown; "
         f"pytest-benchmark on {args.competitor_runs} identical-code and "
         f"{args.competitor_runs // 2} per slowdown; calibration {args.calibration} idle processes "
-        f"({args.baseline_runs} saved the prodguard baseline). Each run is a fresh process; "
+        f"({args.baseline_runs} of them, spread evenly, saved the prodguard baseline). "
+        "Each run is a fresh process; "
         "loaded = one `while True: pass` hog."
     )
     print()
@@ -569,9 +602,15 @@ def main() -> None:
     parser.add_argument(
         "--competitor-runs", type=int, default=30, help="identical-code runs with pytest-benchmark"
     )
-    parser.add_argument("--calibration", type=int, default=10, help="idle calibration processes")
+    parser.add_argument("--calibration", type=int, default=30, help="idle calibration processes")
     parser.add_argument(
-        "--baseline-runs", type=int, default=5, help="calibration processes saving the baseline"
+        "--baseline-runs",
+        type=int,
+        default=10,
+        help="calibration processes saving the baseline (spread evenly over the calibration)",
+    )
+    parser.add_argument(
+        "--records", help="also write every run's results and the calibration as JSON here"
     )
     parser.add_argument(
         "--separation-runs", type=int, default=1000, help="simulated runs per separation cell"
@@ -596,7 +635,7 @@ def main() -> None:
         return
     if args.quick:
         args.runs, args.detect_runs, args.competitor_runs = 6, 3, 2
-        args.calibration, args.baseline_runs, args.separation_runs = 4, 3, 100
+        args.calibration, args.baseline_runs, args.separation_runs = 6, 3, 100
     args.conditions = [c for c in args.conditions.split(",") if c]
 
     def log(message: str) -> None:
@@ -613,6 +652,10 @@ def main() -> None:
             print_separation(args, calibration)
             return
         records = measure_all(args, calibration, baseline_dir, log)
+    if args.records:
+        Path(args.records).write_text(
+            json.dumps({"calibration": calibration, "records": records}), encoding="utf-8"
+        )
     report(args, calibration, records, time.perf_counter() - started)
 
 
