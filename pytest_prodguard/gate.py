@@ -182,6 +182,7 @@ class TestGate:
             baseline=baseline,
             tolerance=self.settings.baseline_compare,
             normalize=self.settings.normalize,
+            min_seconds=latency.BASELINE_SAVE_SECONDS if self.settings.baseline_save else 0.0,
         )
         self._judge(MeasuredCall(label, thunk, measurement, note=note), baseline)
         if self.settings.baseline_save:

@@ -508,6 +508,27 @@ class TestBaselines:
         assert baseline_files(saved) == [path]
         assert len(json.loads(path.read_text(encoding="utf-8"))["runs"]) == 2
 
+    def test_a_saved_run_keeps_sampling_after_an_early_decision(self, tester):
+        # The budget passes at its first possible look (milliseconds for a 1 us call); a run
+        # that is saved as a baseline still records for BASELINE_SAVE_SECONDS (0.5 s).
+        tester.makepyfile(
+            test_floor="""
+            import os
+            import pytest
+
+            @pytest.mark.latency_budget(p95="100ms")
+            def test_quick(latency):
+                measurement = latency(sum, range(10))
+                saving = os.environ["SAVING"] == "1"
+                assert (measurement.elapsed >= 0.5) == saving, measurement.elapsed
+            """
+        )
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("SAVING", "0")
+            run(tester).assert_outcomes(passed=1)
+            patch.setenv("SAVING", "1")
+            run(tester, "--prodguard-baseline-save").assert_outcomes(passed=1)
+
     def test_compare_against_the_same_code_reports_a_same_machine_comparison(self, saved):
         # No outcome is asserted: identical code is "unchanged" almost always, but a
         # noisy machine may leave the comparison undecided (a warning, not a failure).

@@ -32,7 +32,7 @@ from pytest_prodguard.latency.environment import (
     machine_fingerprint,
 )
 from pytest_prodguard.latency.measurement import Measurement
-from pytest_prodguard.latency.sampler import measure, sample
+from pytest_prodguard.latency.sampler import BASELINE_SAVE_SECONDS, measure, sample
 from pytest_prodguard.latency.spec import (
     ACCEPTED_KEYWORDS,
     STATISTICS,
@@ -48,6 +48,7 @@ from pytest_prodguard.latency.verdict import (
 
 __all__ = [
     "ACCEPTED_KEYWORDS",
+    "BASELINE_SAVE_SECONDS",
     "STATISTICS",
     "Baseline",
     "BaselineError",

@@ -62,6 +62,10 @@ from pytest_prodguard.latency.spec import (
 from pytest_prodguard.latency.timing import CallableSource, Source, timer_overhead_ns
 
 RECORDING_SECONDS = 0.5
+#: Least sampling time of a measurement that is saved as a baseline run: a run that
+#: stopped at an early decision (10 reference pairs for a fast budget pass) would
+#: otherwise be a noisy draw of the statistic every later comparison is centred on.
+BASELINE_SAVE_SECONDS = RECORDING_SECONDS
 REFERENCE_SHARE = 0.25
 _WARMUP_MIN_SHARE = 0.025
 _WARMUP_MAX_SHARE = 0.10
@@ -191,6 +195,7 @@ def sample(
     overhead_per_round: float = 0.0,
     before_sampling: Callable[[], object] | None = None,
     nominal_reference: float | None = None,
+    min_seconds: float = 0.0,
 ) -> Measurement:
     """Run the adaptive sampling procedure on ``source`` and return the Measurement.
 
@@ -202,6 +207,9 @@ def sample(
     ``nominal_reference`` (seconds of one reference round at the machine's
     typical speed) makes budgets be judged on normalised times
     (:meth:`.Measurement.decision_samples`).
+    ``min_seconds`` keeps sampling after a decision until that much sampling
+    time has passed (capped by ``max_time``): the verdicts still come from the
+    deciding look, and the extra rounds serve a baseline run being saved.
     """
     max_time = spec.max_time if spec else DEFAULT_MAX_TIME
     warm = source.warm_up(
@@ -226,6 +234,8 @@ def sample(
     else:
         planned, time_limit = (), min(RECORDING_SECONDS, max_time)
     rule = _StopRule(spec, planned, every, setup, tolerance, nominal_reference)
+    floor = min(min_seconds, time_limit)
+    decided_at: int | None = None
     if before_sampling is not None:
         before_sampling()
     gc_before = _gc_counts()
@@ -250,14 +260,19 @@ def sample(
         if planned and n == planned[next_look]:
             run.looks.append(n)
             run.look_times.append(elapsed)
-            if rule.decided(run, next_look):
+            if decided_at is None and rule.decided(run, next_look):
+                decided_at = next_look
+            if decided_at is not None and elapsed >= floor:
                 reason = "decided"
                 break
             next_look += 1
             if next_look == len(planned):
-                reason = "plan_end"
+                reason = "decided" if decided_at is not None else "plan_end"
                 break
             continue
+        if decided_at is not None and elapsed >= floor:
+            reason = "decided"
+            break
         if elapsed >= time_limit:
             if planned:
                 run.looks.append(n)
@@ -308,6 +323,7 @@ def measure(
     baseline: Baseline | None = None,
     tolerance: float | None = None,
     normalize: bool = True,
+    min_seconds: float = 0.0,
 ) -> Measurement:
     """Measure ``fn(*args, **kwargs)`` adaptively and return the Measurement.
 
@@ -317,8 +333,10 @@ def measure(
     records for a fixed 0.5 s. With a ``baseline`` saved on this machine and
     ``normalize``, budgets are judged at the machine's typical speed: times are
     rescaled by the reference workload's speed now against its median in the
-    saved runs (:func:`.baseline.nominal_reference`). An exception raised by
-    ``fn`` propagates unchanged.
+    saved runs (:func:`.baseline.nominal_reference`). ``min_seconds`` keeps
+    sampling after the decision until that much time has passed (use
+    :data:`BASELINE_SAVE_SECONDS` when the measurement will be saved as a
+    baseline run). An exception raised by ``fn`` propagates unchanged.
     """
     fingerprint = machine_fingerprint()
     nominal, nominal_runs = (
@@ -351,6 +369,7 @@ def measure(
             overhead_per_round=_REAL_OVERHEAD_SECONDS if source.cpu_wait_available else 1e-6,
             before_sampling=gc.collect,
             nominal_reference=nominal,
+            min_seconds=min_seconds,
         )
     finally:
         source.close()

@@ -169,3 +169,31 @@ def test_inconclusive_policy_fail_turns_undecided_into_failures() -> None:
     strict = judge(measurement, spec, inconclusive="fail")
     assert strict.status == "fail"
     assert strict.headline.startswith("latency budget undecided (counted as a failure): p95 = ")
+
+
+def test_a_sampling_floor_keeps_recording_without_changing_the_verdict() -> None:
+    # A baseline run being saved samples at least min_seconds; the verdict still comes from the
+    # look that decided, so it is identical to the run without the floor (same seed, fake clock).
+    # A budget at 2 x p95 passes at the first look that can pass (86 samples, 0.86 s).
+    sigma = 0.15
+    spec = parse_latency_spec({"p95": 2 * lognormal_quantile(CALL, sigma, 0.95)})
+    quick = sample(SyntheticSource(lognormal(CALL, sigma), seed=11), spec)
+    floored = sample(SyntheticSource(lognormal(CALL, sigma), seed=11), spec, min_seconds=1.5)
+    assert quick.stop_reason == floored.stop_reason == "decided"
+    assert quick.n == 86
+    assert floored.elapsed >= 1.5
+    assert floored.samples[: quick.n] == quick.samples
+    early, late = judge(quick, spec), judge(floored, spec)
+    assert early.status == late.status == "pass"
+    assert early.checks[0].n == late.checks[0].n
+    assert early.checks[0].estimate == late.checks[0].estimate
+
+
+def test_a_sampling_floor_never_runs_past_max_time() -> None:
+    sigma = 0.15
+    spec = parse_latency_spec({"p95": 2 * lognormal_quantile(CALL, sigma, 0.95), "max_time": 1.2})
+    floored = sample(SyntheticSource(lognormal(CALL, sigma), seed=12), spec, min_seconds=5.0)
+    assert floored.stop_reason == "decided"
+    assert judge(floored, spec).status == "pass"
+    # One round and one reference round may end after the limit.
+    assert 1.2 <= floored.elapsed < 1.2 + 3 * CALL
