@@ -55,6 +55,14 @@ SIGMA_CROSS_MACHINE = 0.15
 PRIOR_RUNS = 2
 #: Scaled median absolute deviations beyond which a baseline run is left out.
 OUTLIER_MADS = 4.0
+#: Ridge penalty (squared log-speed units) on the slope of the runs' statistic against
+#: their reference speed: with runs saved at nearly one speed (a spread of 3% gives
+#: 10 runs x 0.03^2 = 0.009) the slope is shrunk almost to 0; runs spread over slow and
+#: fast modes (20%: 0.4) estimate it.
+SLOPE_PENALTY = 0.05
+#: The slope is kept within +-1: -1 means the code does not slow down at all when the
+#: reference does, +1 that it slows down twice as much.
+MAX_SLOPE = 1.0
 _MIN_PAIRS = 3
 
 
@@ -88,6 +96,8 @@ class ComparisonState:
     pairs: int
     sigma_between: float
     dof: float
+    slope: float = 0.0
+    speed_shift: float = 0.0
 
 
 def _undecided(
@@ -124,6 +134,97 @@ def between_run_sigma(runs: Sequence[BaselineRun], prior_sigma: float) -> tuple[
     return math.sqrt((PRIOR_RUNS * prior_sigma**2 + squares) / dof), float(dof)
 
 
+def run_log_reference(run: BaselineRun) -> float | None:
+    """log of the run's median reference round (geometric mean of its components), if recorded."""
+    python = run.reference_medians.get("python", 0.0)
+    native = run.reference_medians.get("native", 0.0)
+    if python > 0 and native > 0:
+        return 0.5 * (math.log(python) + math.log(native))
+    return None
+
+
+def look_log_reference(
+    reference_index: Sequence[int],
+    reference_python: Sequence[float],
+    reference_native: Sequence[float],
+    rounds: int,
+) -> float | None:
+    """log of the median reference round among those taken within the first ``rounds``."""
+    logs = sorted(
+        0.5 * (math.log(python) + math.log(native))
+        for index, python, native in zip(
+            reference_index, reference_python, reference_native, strict=True
+        )
+        if index < rounds and python > 0 and native > 0
+    )
+    return sample_quantile(logs, 0.5) if logs else None
+
+
+@dataclass(frozen=True)
+class BaselineModel:
+    """What the baseline runs predict for this run's statistic, and how precisely.
+
+    ``center`` is the predicted statistic at this run's reference speed,
+    ``sigma`` the between-run sd (pooled with the prior) on ``dof`` degrees of
+    freedom, ``scale`` the prediction's inflation sqrt(1 + 1/m + leverage),
+    ``slope`` the fitted change of the statistic per unit of log reference time
+    and ``speed_shift`` this run's log reference time minus the runs' mean.
+    """
+
+    center: float
+    sigma: float
+    dof: float
+    scale: float
+    slope: float = 0.0
+    speed_shift: float = 0.0
+
+
+def baseline_model(
+    runs: Sequence[BaselineRun], prior_sigma: float, log_reference: float | None = None
+) -> BaselineModel:
+    """Predict this run's statistic from the baseline runs, adjusting for machine speed.
+
+    Without ``log_reference`` (or with fewer than 3 runs that recorded their
+    reference speed) the prediction is the runs' mean, with
+    :func:`between_run_sigma`. Otherwise the statistic is regressed on the
+    runs' log reference time with a ridge penalty (:data:`SLOPE_PENALTY`) and
+    the slope kept within +-:data:`MAX_SLOPE`: the reference does not slow down
+    by the same factor as every kind of code (in slow modes of the shared
+    machines numpy sorting slowed by about half as much as the reference), so a
+    baseline saved partly in a slow mode would otherwise be off-centre for a
+    run in the usual mode. The prior counts as PRIOR_RUNS runs, one degree of
+    freedom goes to the slope, and the prediction variance grows with the
+    distance of this run's speed from the runs' (the leverage term).
+    """
+    count = len(runs)
+    speeds = [run_log_reference(run) for run in runs]
+    if log_reference is None or count < 3 or any(speed is None for speed in speeds):
+        sigma, dof = between_run_sigma(runs, prior_sigma)
+        center = math.fsum(run.statistic for run in runs) / count
+        return BaselineModel(center, sigma, dof, math.sqrt(1 + 1 / count))
+    xs = [speed for speed in speeds if speed is not None]
+    ys = [run.statistic for run in runs]
+    x_mean, y_mean = math.fsum(xs) / count, math.fsum(ys) / count
+    sxx = math.fsum((x - x_mean) ** 2 for x in xs)
+    sxy = math.fsum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys, strict=True))
+    slope = max(-MAX_SLOPE, min(MAX_SLOPE, sxy / (sxx + SLOPE_PENALTY)))
+    squares = math.fsum(
+        (y - y_mean - slope * (x - x_mean)) ** 2 for x, y in zip(xs, ys, strict=True)
+    )
+    dof = PRIOR_RUNS + count - 2
+    sigma = math.sqrt((PRIOR_RUNS * prior_sigma**2 + squares) / dof)
+    shift = log_reference - x_mean
+    leverage = shift**2 / (sxx + SLOPE_PENALTY)
+    return BaselineModel(
+        y_mean + slope * shift,
+        sigma,
+        float(dof),
+        math.sqrt(1 + 1 / count + leverage),
+        slope,
+        shift,
+    )
+
+
 def evaluate_comparison(
     values: Sequence[float],
     runs: Sequence[BaselineRun],
@@ -133,6 +234,7 @@ def evaluate_comparison(
     *,
     between_alpha: float = 0.0125,
     final: bool = False,
+    log_reference: float | None = None,
 ) -> ComparisonState:
     """Judge the current run's statistic values against baseline runs at one look.
 
@@ -142,19 +244,21 @@ def evaluate_comparison(
     split over looks. The interval is the within-run interval widened on each
     side by ``t * sqrt(between^2 + baseline_se^2)``; by the union bound it misses
     the true ratio with probability at most (sum of within shares) + between_alpha.
+    With ``log_reference`` (this run's log median reference time, same machine)
+    the baseline's centre and spread come from :func:`baseline_model`.
     """
     count = len(values)
     if count < _MIN_PAIRS or alpha <= 0 or not runs:
         return _undecided(count)
     ordered = sorted(values)
-    center = math.fsum(run.statistic for run in runs) / len(runs)
+    model = baseline_model(runs, prior_sigma, log_reference)
+    center, sigma, dof = model.center, model.sigma, model.dof
     d = sample_quantile(ordered, 0.5) - center
     low_w, high_w = quantile_bounds(ordered, 0.5, alpha, alpha)
-    sigma, dof = between_run_sigma(runs, prior_sigma)
     if not (math.isfinite(low_w) and math.isfinite(high_w)):
         return _undecided(count, d, sigma, dof)
     within_low, within_high = low_w - center, high_w - center
-    between = sigma * math.sqrt(1 + 1 / len(runs))
+    between = sigma * model.scale
     se_base = math.sqrt(math.fsum(run.statistic_se**2 for run in runs) / len(runs) ** 2)
     margin = student_t_quantile(1 - between_alpha, dof) * math.sqrt(between**2 + se_base**2)
     low, high = within_low - margin, within_high + margin
@@ -176,7 +280,18 @@ def evaluate_comparison(
     if final and not decided and status == UNCHANGED and could_regress:
         status = INCONCLUSIVE
     return ComparisonState(
-        status, decided, d, low, high, within_low, within_high, count, sigma, dof
+        status,
+        decided,
+        d,
+        low,
+        high,
+        within_low,
+        within_high,
+        count,
+        sigma,
+        dof,
+        model.slope,
+        model.speed_shift,
     )
 
 
@@ -230,8 +345,14 @@ def replay_comparison(
     tolerance: float,
     prior_sigma: float,
     kind: str,
+    *,
+    speed_adjusted: bool = True,
 ) -> tuple[ComparisonState, int, float | None]:
-    """Replay the measurement's looks; return the deciding state, its rounds and sampling time."""
+    """Replay the measurement's looks; return the deciding state, its rounds and sampling time.
+
+    With ``speed_adjusted`` (same-machine runs, ratio statistic) each look
+    predicts the baseline at the reference speed of the rounds taken so far.
+    """
     looks = measurement.looks or (measurement.n,)
     planned = (
         _planned_pair_counts(measurement, kind)
@@ -252,6 +373,16 @@ def replay_comparison(
             prior_sigma,
             between_alpha=between_alpha(measurement.confidence),
             final=final,
+            log_reference=(
+                look_log_reference(
+                    measurement.reference_index,
+                    measurement.reference_python,
+                    measurement.reference_native,
+                    size,
+                )
+                if speed_adjusted and kind == RATIO
+                else None
+            ),
         )
         rounds = size
         elapsed = measurement.look_times[index] if index < len(measurement.look_times) else None
@@ -268,6 +399,8 @@ class ComparisonVerdict:
     ``ratio``, ``low`` and ``high`` are the slowdown factor now/baseline and its
     interval (1.25 = 25% slower). ``cross_machine`` is True when no baseline run
     came from a machine with the same fingerprint; ``label`` says so in words.
+    ``slope`` and ``speed_shift`` are the speed adjustment of the deciding look
+    (:class:`BaselineModel`).
     """
 
     status: str
@@ -287,6 +420,8 @@ class ComparisonVerdict:
     sigma_between: float
     nodeid: str = ""
     left_out: int = 0
+    slope: float = 0.0
+    speed_shift: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
         """JSON-serialisable form; infinite bounds become None."""
@@ -312,6 +447,8 @@ class ComparisonVerdict:
             "sigma_between": finite(self.sigma_between),
             "nodeid": self.nodeid,
             "left_out": self.left_out,
+            "speed_slope": self.slope,
+            "reference_speed": math.exp(self.speed_shift),
         }
 
 
@@ -382,6 +519,8 @@ def leave_out_outliers(runs: Sequence[BaselineRun], prior_sigma: float) -> list[
     ``OUTLIER_MADS`` scaled median absolute deviations and ``2 * prior_sigma``
     (10% on the same machine): only runs that are clearly off are dropped, and
     the prior keeps the spread of the remaining runs from being trusted blindly.
+    The runs that stay are the ones the speed trend (:func:`baseline_model`) is
+    fitted on, so one odd run cannot bend it.
     """
     if len(runs) < 3:
         return list(runs)
@@ -403,7 +542,9 @@ def compare_to_baseline(
     )
     runs, cross, prior, kind = list(setup.runs), setup.cross_machine, setup.prior_sigma, setup.kind
     if runs:
-        state, rounds, elapsed = replay_comparison(measurement, runs, tolerance, prior, kind)
+        state, rounds, elapsed = replay_comparison(
+            measurement, runs, tolerance, prior, kind, speed_adjusted=not cross
+        )
     else:
         state = _undecided(0)
         rounds, elapsed = measurement.n, None
@@ -441,6 +582,8 @@ def compare_to_baseline(
         sigma_between=state.sigma_between,
         nodeid=nodeid,
         left_out=setup.left_out,
+        slope=state.slope,
+        speed_shift=state.speed_shift,
     )
 
 
@@ -483,4 +626,11 @@ def _details(
                 f"  raw medians: baseline {format_duration(medians[len(medians) // 2])}, "
                 f"now {format_duration(now)} (not normalised)"
             )
+    if state.speed_shift:
+        lines.append(
+            f"  machine speed: the reference ran {math.exp(state.speed_shift):.2f}x its mean time "
+            f"in the baseline runs; across the runs the statistic moved {state.slope:+.2f} per "
+            "unit of log reference time, so the baseline is predicted "
+            f"{math.expm1(state.slope * state.speed_shift):+.1%} at this speed"
+        )
     return "\n".join(lines)

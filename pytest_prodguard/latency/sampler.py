@@ -37,6 +37,7 @@ from pytest_prodguard.latency.compare import (
     between_alpha,
     comparison_alphas,
     evaluate_comparison,
+    look_log_reference,
     prepare_comparison,
     raw_log_values,
     validate_tolerance,
@@ -153,6 +154,7 @@ class _StopRule:
                 )
             else:
                 values = raw_log_values(run.samples, n)
+            adjusted = self._setup.kind == RATIO and not self._setup.cross_machine
             state = evaluate_comparison(
                 values,
                 self._setup.runs,
@@ -160,6 +162,13 @@ class _StopRule:
                 self._comparison_alphas[look],
                 self._setup.prior_sigma,
                 between_alpha=self._between_alpha,
+                log_reference=(
+                    look_log_reference(
+                        run.reference_index, run.reference_python, run.reference_native, n
+                    )
+                    if adjusted
+                    else None
+                ),
             )
             if not state.decided:
                 return False

@@ -44,6 +44,9 @@ class SyntheticSource:
     whole process that runs in a slow or fast mode; ``target_drift`` multiplies
     the target alone (the part of a process-level shift that the reference does
     not track); ``reference_median`` is the median of each reference component.
+    ``tracking`` is how far the target follows the process speed: the target is
+    multiplied by ``process_speed ** tracking`` (1: exactly like the reference;
+    0.5: numpy-like code that slows half as much in log terms).
     """
 
     timer = "synthetic"
@@ -58,11 +61,12 @@ class SyntheticSource:
         target_drift: float = 1.0,
         reference_median: float = 30e-6,
         reference_sigma: float = 0.05,
+        tracking: float = 1.0,
     ) -> None:
         self._draw = draw
         self._rng = random.Random(seed)
         self._speed = process_speed
-        self._target_speed = process_speed * target_drift
+        self._target_speed = process_speed**tracking * target_drift
         self._reference_median = reference_median
         self._reference_sigma = reference_sigma
         self._clock = 0.0
