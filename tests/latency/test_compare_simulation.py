@@ -298,3 +298,16 @@ def test_a_speed_adjusted_comparison_says_so_in_its_details() -> None:
     assert "machine speed: the reference ran " in verdict.details
     assert "so the baseline is predicted -" in verdict.details
     assert verdict.to_dict()["reference_speed"] > 1.2
+
+
+def test_a_trend_the_runs_do_not_show_clearly_is_not_used() -> None:
+    # Statistics scattered 3% around a faint trend over a narrow speed range (the JSON case of
+    # the benchmark): the least-squares slope is within 3 standard errors, so the prediction is
+    # the runs' mean and extrapolating to a run in a slow mode shifts nothing.
+    speeds = [-10.5, -10.45, -10.4, -10.35, -10.3]
+    values = (0.03, -0.03, 0.02, -0.04, 0.0)
+    runs = [speed_run(value, x) for value, x in zip(values, speeds, strict=True)]
+    model = baseline_model(runs, 0.05, log_reference=-10.0)
+    assert model.slope == 0.0
+    assert model.center == pytest.approx(-0.004)
+    assert model.scale == pytest.approx(math.sqrt(1 + 1 / 5))
