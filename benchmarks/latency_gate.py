@@ -223,6 +223,7 @@ def calibrate(
             if index == 0:
                 pb_base[name] = result[name]["pb"]
         log(f"calibration {index + 1}/{args.calibration}")
+    saved = saved_runs(baseline_dir)
     return {
         "budgets": {name: HEADROOM * pooled_quantile(samples[name], 0.95) for name in WORKLOADS},
         "idle_p95": {name: pooled_quantile(samples[name], 0.95) for name in WORKLOADS},
@@ -230,8 +231,8 @@ def calibrate(
             name: HEADROOM * statistics.median(singles[name]) for name in WORKLOADS
         },
         "pb_base": pb_base,
-        "baseline_spread": baseline_spread(baseline_dir),
-        "baseline_runs": saved_runs(baseline_dir),
+        "baseline_spread": baseline_spread(saved),
+        "baseline_runs": {name: [run.to_dict() for run in saved[name]] for name in WORKLOADS},
         "samples": samples,
     }
 
@@ -249,31 +250,28 @@ def saving_indices(calibration: int, baseline_runs: int) -> set[int]:
     return {calibration - 1 - math.floor(i * step) for i in range(baseline_runs)}
 
 
-def saved_runs(baseline_dir: str) -> dict[str, list[dict[str, Any]]]:
-    """The saved baseline runs per workload, as stored (for ``--records``)."""
+def saved_runs(baseline_dir: str) -> dict[str, list[Any]]:
+    """The saved baseline runs (``BaselineRun``) per workload; empty when none was saved."""
     sys.path.insert(0, str(ROOT))
     from pytest_prodguard.latency import load_baseline
 
-    runs = {}
+    runs: dict[str, list[Any]] = {}
     for name in WORKLOADS:
         path = Path(baseline_dir) / f"{name}.json"
-        runs[name] = [run.to_dict() for run in load_baseline(path).runs] if path.exists() else []
+        runs[name] = list(load_baseline(path).runs) if path.exists() else []
     return runs
 
 
-def baseline_spread(baseline_dir: str) -> dict[str, str]:
+def baseline_spread(saved: dict[str, list[Any]]) -> dict[str, str]:
     """Per workload: spread of the saved runs' statistic, and how many the comparison leaves out."""
-    sys.path.insert(0, str(ROOT))
-    from pytest_prodguard.latency import load_baseline
     from pytest_prodguard.latency.compare import SIGMA_SAME_MACHINE, leave_out_outliers
 
     spread = {}
     for name in WORKLOADS:
-        path = Path(baseline_dir) / f"{name}.json"
-        if not path.exists():
+        runs = saved[name]
+        if not runs:
             spread[name] = "-"
             continue
-        runs = load_baseline(path).runs
         values = sorted(run.statistic for run in runs)
         middle = statistics.median(values)
         worst = max(abs(value - middle) for value in values)

@@ -44,12 +44,10 @@ def model_for(name: str, runs: list[BaselineRun], log_reference: float) -> compa
     """The baseline model ``name`` at this run's speed."""
     if name == "plain":
         return compare.baseline_model(runs, compare.SIGMA_SAME_MACHINE, None)
-    saved = compare.SLOPE_EVIDENCE
-    compare.SLOPE_EVIDENCE = 0.0 if name == "trend" else saved
-    try:
-        return compare.baseline_model(runs, compare.SIGMA_SAME_MACHINE, log_reference)
-    finally:
-        compare.SLOPE_EVIDENCE = saved
+    evidence = 0.0 if name == "trend" else compare.SLOPE_EVIDENCE
+    return compare.baseline_model(
+        runs, compare.SIGMA_SAME_MACHINE, log_reference, slope_evidence=evidence
+    )
 
 
 def margin(model: compare.BaselineModel, se_base: float) -> float:

@@ -145,6 +145,13 @@ def run_from_measurement(measurement: Measurement) -> BaselineRun:
     )
 
 
+def run_reference_time(run: BaselineRun) -> float | None:
+    """The run's median reference round (geometric mean of its components), if it recorded one."""
+    python = run.reference_medians.get("python", 0.0)
+    native = run.reference_medians.get("native", 0.0)
+    return math.sqrt(python * native) if python > 0 and native > 0 else None
+
+
 def nominal_reference(
     baseline: Baseline, fingerprint: Mapping[str, str]
 ) -> tuple[float | None, int]:
@@ -156,11 +163,10 @@ def nominal_reference(
     of a run is the geometric mean of its two components' medians.
     """
     times = sorted(
-        math.sqrt(run.reference_medians["python"] * run.reference_medians["native"])
+        time
         for run in baseline.runs
         if dict(run.fingerprint) == dict(fingerprint)
-        and run.reference_medians.get("python", 0) > 0
-        and run.reference_medians.get("native", 0) > 0
+        and (time := run_reference_time(run)) is not None
     )
     if not times:
         return None, 0

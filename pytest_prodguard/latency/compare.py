@@ -44,9 +44,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.latency.baseline import RATIO, RAW, Baseline, BaselineRun
+from pytest_prodguard.latency.baseline import (
+    RATIO,
+    RAW,
+    Baseline,
+    BaselineRun,
+    run_reference_time,
+)
 from pytest_prodguard.latency.environment import fingerprint_label
-from pytest_prodguard.latency.measurement import Measurement
+from pytest_prodguard.latency.measurement import Measurement, reference_round_times
 from pytest_prodguard.latency.sequential import allocate_alpha, side_alpha
 from pytest_prodguard.latency.stats import (
     quantile_bounds,
@@ -146,12 +152,9 @@ def between_run_sigma(runs: Sequence[BaselineRun], prior_sigma: float) -> tuple[
 
 
 def run_log_reference(run: BaselineRun) -> float | None:
-    """log of the run's median reference round (geometric mean of its components), if recorded."""
-    python = run.reference_medians.get("python", 0.0)
-    native = run.reference_medians.get("native", 0.0)
-    if python > 0 and native > 0:
-        return 0.5 * (math.log(python) + math.log(native))
-    return None
+    """log of the run's median reference round (:func:`.baseline.run_reference_time`)."""
+    time = run_reference_time(run)
+    return math.log(time) if time is not None else None
 
 
 def look_log_reference(
@@ -161,14 +164,8 @@ def look_log_reference(
     rounds: int,
 ) -> float | None:
     """log of the median reference round among those taken within the first ``rounds``."""
-    logs = sorted(
-        0.5 * (math.log(python) + math.log(native))
-        for index, python, native in zip(
-            reference_index, reference_python, reference_native, strict=True
-        )
-        if index < rounds and python > 0 and native > 0
-    )
-    return sample_quantile(logs, 0.5) if logs else None
+    times = reference_round_times(reference_index, reference_python, reference_native, rounds)
+    return sample_quantile([math.log(time) for time in times], 0.5) if times else None
 
 
 @dataclass(frozen=True)
@@ -191,7 +188,11 @@ class BaselineModel:
 
 
 def baseline_model(
-    runs: Sequence[BaselineRun], prior_sigma: float, log_reference: float | None = None
+    runs: Sequence[BaselineRun],
+    prior_sigma: float,
+    log_reference: float | None = None,
+    *,
+    slope_evidence: float = SLOPE_EVIDENCE,
 ) -> BaselineModel:
     """Predict this run's statistic from the baseline runs, adjusting for machine speed.
 
@@ -200,7 +201,8 @@ def baseline_model(
     :func:`between_run_sigma`. Otherwise the statistic is regressed on the
     runs' log reference time with a ridge penalty (:data:`SLOPE_PENALTY`) and
     the slope kept within +-:data:`MAX_SLOPE`, provided the runs show the trend
-    clearly (:data:`SLOPE_EVIDENCE`): the reference does not slow down
+    clearly (least-squares slope beyond ``slope_evidence`` standard errors,
+    :data:`SLOPE_EVIDENCE`): the reference does not slow down
     by the same factor as every kind of code (in slow modes of the shared
     machines numpy sorting slowed by about half as much as the reference), so a
     baseline saved partly in a slow mode would otherwise be off-centre for a
@@ -219,15 +221,24 @@ def baseline_model(
     x_mean, y_mean = math.fsum(xs) / count, math.fsum(ys) / count
     sxx = math.fsum((x - x_mean) ** 2 for x in xs)
     sxy = math.fsum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys, strict=True))
-    if not _clear_trend(xs, ys, sxx, sxy, prior_sigma):
-        sigma, dof = between_run_sigma(runs, prior_sigma)
-        return BaselineModel(y_mean, sigma, dof, math.sqrt(1 + 1 / count))
-    slope = max(-MAX_SLOPE, min(MAX_SLOPE, sxy / (sxx + SLOPE_PENALTY)))
-    squares = math.fsum(
-        (y - y_mean - slope * (x - x_mean)) ** 2 for x, y in zip(xs, ys, strict=True)
-    )
     dof = PRIOR_RUNS + count - 2
-    sigma = math.sqrt((PRIOR_RUNS * prior_sigma**2 + squares) / dof)
+
+    def pooled_sigma(slope: float) -> float:
+        """Residual sd around the line with this slope, pooled with the prior."""
+        squares = math.fsum(
+            (y - y_mean - slope * (x - x_mean)) ** 2 for x, y in zip(xs, ys, strict=True)
+        )
+        return math.sqrt((PRIOR_RUNS * prior_sigma**2 + squares) / dof)
+
+    least_squares = sxy / sxx if sxx > 0 else 0.0
+    clear = sxx > 0 and abs(least_squares) > slope_evidence * pooled_sigma(
+        least_squares
+    ) / math.sqrt(sxx)
+    if not clear:
+        sigma, mean_dof = between_run_sigma(runs, prior_sigma)
+        return BaselineModel(y_mean, sigma, mean_dof, math.sqrt(1 + 1 / count))
+    slope = max(-MAX_SLOPE, min(MAX_SLOPE, sxy / (sxx + SLOPE_PENALTY)))
+    sigma = pooled_sigma(slope)
     shift = log_reference - x_mean
     leverage = shift**2 / (sxx + SLOPE_PENALTY)
     return BaselineModel(
@@ -238,21 +249,6 @@ def baseline_model(
         slope,
         shift,
     )
-
-
-def _clear_trend(
-    xs: Sequence[float], ys: Sequence[float], sxx: float, sxy: float, prior_sigma: float
-) -> bool:
-    """True when the least-squares slope of ``ys`` on ``xs`` is beyond SLOPE_EVIDENCE std errors."""
-    if sxx <= 0:
-        return False
-    slope = sxy / sxx
-    x_mean, y_mean = math.fsum(xs) / len(xs), math.fsum(ys) / len(ys)
-    squares = math.fsum(
-        (y - y_mean - slope * (x - x_mean)) ** 2 for x, y in zip(xs, ys, strict=True)
-    )
-    sigma = math.sqrt((PRIOR_RUNS * prior_sigma**2 + squares) / (PRIOR_RUNS + len(xs) - 2))
-    return abs(slope) > SLOPE_EVIDENCE * sigma / math.sqrt(sxx)
 
 
 def evaluate_comparison(

@@ -43,6 +43,25 @@ def paired_log_ratios(
     return ratios
 
 
+def reference_round_times(
+    reference_index: Sequence[int],
+    reference_python: Sequence[float],
+    reference_native: Sequence[float],
+    rounds: int,
+) -> list[float]:
+    """Sorted reference round times (geometric mean of the components) of the rounds < ``rounds``.
+
+    Rounds with a non-positive component are skipped.
+    """
+    return sorted(
+        math.sqrt(python * native)
+        for index, python, native in zip(
+            reference_index, reference_python, reference_native, strict=True
+        )
+        if index < rounds and python > 0 and native > 0
+    )
+
+
 def normalised_samples(
     samples: Sequence[float],
     reference_index: Sequence[int],
@@ -184,9 +203,8 @@ class Measurement:
         """Median reference time of this run over the nominal one (1.3 = machine 30% slower)."""
         if self.nominal_reference is None or not self.reference_index:
             return None
-        combined = sorted(
-            math.sqrt(python * native)
-            for python, native in zip(self.reference_python, self.reference_native, strict=True)
+        combined = reference_round_times(
+            self.reference_index, self.reference_python, self.reference_native, self.n
         )
         return sample_quantile(combined, 0.5) / self.nominal_reference
 
