@@ -166,7 +166,9 @@ class TestVerdicts:
         result.stdout.fnmatch_lines(
             [
                 "*LatencyWarning: test_budget.py::test_undecided: latency budget undecided: "
-                "p95 = * vs budget 1 s [[]n=*",
+                "p95 = * vs budget 1 s [[]n=*; a p95 pass at 95% confidence needs at least "
+                "72 samples, this look had * in * s: raise max_time to about * s "
+                "(or lower confidence)",
                 "INCONCLUSIVE test_budget.py::test_undecided [[]sleep[]]: "
                 "latency budget undecided*",
             ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pytest_prodguard.latency.sequential import (
     allocate_alpha,
@@ -29,10 +29,17 @@ from pytest_prodguard.latency.sequential import (
     upper_bound_feasible,
 )
 from pytest_prodguard.latency.spec import QUANTILES
-from pytest_prodguard.latency.stats import mean_bounds, quantile_bounds, sample_quantile
+from pytest_prodguard.latency.stats import (
+    mean_bounds,
+    min_samples_for_upper_bound,
+    quantile_bounds,
+    sample_quantile,
+)
 from pytest_prodguard.units import format_bytes, format_duration
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+#: Headroom on the suggested max_time: round times vary and looks cost a little.
+_PASS_TIME_MARGIN = 1.2
 
 
 @dataclass(frozen=True)
@@ -193,7 +200,41 @@ def replay_statistic(
         if status != INCONCLUSIVE:
             break
     assert check is not None
+    if check.status == INCONCLUSIVE and math.isinf(check.high):
+        check = replace(check, note=pass_size_note(statistic, check, confidence))
     return check
+
+
+def pass_size_note(statistic: str, check: Check, confidence: float) -> str:
+    """Why a quantile budget could not pass: too few samples for any upper bound.
+
+    The widest upper bound of the q-quantile is the sample maximum, which
+    exists only from ``min_samples_for_upper_bound`` samples on (72 for p95 at
+    95% confidence), however fast the code. The note says how many samples a
+    pass needs and, when the look's sampling time is known, a ``max_time`` that
+    gives them at the speed just measured, with a fifth more for the rounds'
+    spread and the schedule's bookkeeping.
+    """
+    needed = min_samples_for_upper_bound(QUANTILES[statistic], side_alpha(confidence))
+    text = (
+        f"a {statistic} pass at {confidence:.0%} confidence needs at least {needed} samples, "
+        f"this look had {check.n}"
+    )
+    if check.elapsed is None or check.n <= 0 or check.elapsed <= 0:
+        return f"{text}: take more samples"
+    seconds = _PASS_TIME_MARGIN * needed * check.elapsed / check.n
+    return (
+        f"{text} in {check.elapsed:.2g} s: raise max_time to about {_round_up(seconds)} s "
+        "(or lower confidence)"
+    )
+
+
+def _round_up(seconds: float) -> str:
+    """``seconds`` rounded up to two significant digits, as text."""
+    if seconds <= 0:
+        return "0"
+    step = 10 ** (math.floor(math.log10(seconds)) - 1)
+    return f"{math.ceil(seconds / step - 1e-9) * step:.3g}"
 
 
 def _replay_max(

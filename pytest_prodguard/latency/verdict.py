@@ -203,7 +203,8 @@ def _check_headline(check: Check, measurement: Measurement, spec: LatencySpec, p
     if check.status == FAIL:
         return f"{what} exceeded: {value} > budget {budget} {tail}".rstrip()
     if check.status == INCONCLUSIVE:
-        return f"{what} undecided{prefix}: {value} vs budget {budget} {tail}".rstrip()
+        why = f"; {check.note}" if check.note else ""
+        return f"{what} undecided{prefix}: {value} vs budget {budget} {tail}".rstrip() + why
     return f"{what} met: {value} <= budget {budget} {tail}".rstrip()
 
 

@@ -18,6 +18,7 @@ from pytest_prodguard.latency import (
     measurement_from_samples,
     parse_latency_spec,
 )
+from pytest_prodguard.latency.checks import replay_statistic
 
 
 def spread(center: float, count: int, width: float = 0.1) -> list[float]:
@@ -52,6 +53,47 @@ def test_undecided_headline_and_policy() -> None:
     assert verdict.status == "fail"
     assert verdict.headline.startswith("latency budget undecided (counted as a failure): p95 = ")
     assert "vs budget 20 ms [n=50]" in verdict.headline
+
+
+def test_undecided_headline_says_how_many_samples_a_pass_needs() -> None:
+    spec = parse_latency_spec({"p95": "20ms"})
+    verdict = judge_samples(spread(0.016, 50, 0.2), spec)
+    assert verdict.headline.endswith(
+        "[n=50]; a p95 pass at 95% confidence needs at least 72 samples, "
+        "this look had 50: take more samples"
+    ), verdict.headline
+    assert "needs at least 72 samples" in verdict.details
+
+
+def test_pass_size_note_suggests_a_max_time_from_the_measured_speed() -> None:
+    # 66 rounds of 30 ms in 2 s, the last look of a p95 budget: a pass needs 72 samples,
+    # 72 x 30.3 ms = 2.18 s, and a fifth more is 2.62 s, shown rounded up as 2.7 s.
+    samples = [0.0300 + 0.0001 * (i % 7) for i in range(66)]
+    check = replay_statistic(
+        "p95", 0.05, "fail", samples, (10, 20, 40, 66), (10, 20, 40, 86), 0.95, (0.3, 0.6, 1.2, 2.0)
+    )
+    assert check.status == "inconclusive"
+    assert check.note == (
+        "a p95 pass at 95% confidence needs at least 72 samples, this look had 66 in 2 s: "
+        "raise max_time to about 2.7 s (or lower confidence)"
+    )
+
+
+def test_pass_size_note_follows_the_confidence_and_the_quantile() -> None:
+    samples = [0.001] * 300
+    p99 = replay_statistic("p99", 0.01, "fail", samples, (), (), 0.95)
+    assert "a p99 pass at 95% confidence needs at least 368 samples, this look had 300" in p99.note
+    p95 = replay_statistic("p95", 0.01, "fail", samples[:50], (), (), 0.90)
+    assert "a p95 pass at 90% confidence needs at least 59 samples" in p95.note
+
+
+def test_no_pass_size_note_when_the_interval_straddles_the_budget() -> None:
+    # 400 samples bound the p95 from above; the budget sits inside the interval.
+    samples = spread(0.010, 400, 0.5)
+    check = replay_statistic("p95", 0.0146, "fail", samples, (), (), 0.95)
+    assert check.status == "inconclusive"
+    assert check.high < float("inf")
+    assert check.note == ""
 
 
 def test_warn_headline_names_both_tiers() -> None:
