@@ -139,6 +139,7 @@ def child(config: dict[str, Any]) -> dict[str, Any]:
                 compare_pairs=comparison.pairs,
                 compare_n=comparison.n,
                 compare_time=comparison.elapsed,
+                compare_component=comparison.component,
                 speed_factor=measurement.speed_factor(),
                 reference_medians=measurement.reference_medians(),
                 warmup=measurement.warmup_seconds,
@@ -263,8 +264,14 @@ def saved_runs(baseline_dir: str) -> dict[str, list[Any]]:
 
 
 def baseline_spread(saved: dict[str, list[Any]]) -> dict[str, str]:
-    """Per workload: spread of the saved runs' statistic, and how many the comparison leaves out."""
-    from pytest_prodguard.latency.compare import SIGMA_SAME_MACHINE, leave_out_outliers
+    """Per workload: the reference component the comparison divides by, the spread of the
+    saved runs' statistic with it, and how many runs the comparison leaves out."""
+    from pytest_prodguard.latency.compare import (
+        SIGMA_SAME_MACHINE,
+        choose_component,
+        leave_out_outliers,
+        project_runs,
+    )
 
     spread = {}
     for name in WORKLOADS:
@@ -272,14 +279,26 @@ def baseline_spread(saved: dict[str, list[Any]]) -> dict[str, str]:
         if not runs:
             spread[name] = "-"
             continue
-        values = sorted(run.statistic for run in runs)
+        choice = choose_component(runs, SIGMA_SAME_MACHINE)
+        projected = project_runs(runs, choice.component)
+        values = sorted(run.statistic for run in projected)
         middle = statistics.median(values)
         worst = max(abs(value - middle) for value in values)
-        kept = len(leave_out_outliers(runs, SIGMA_SAME_MACHINE))
+        kept = len(leave_out_outliers(projected, SIGMA_SAME_MACHINE))
         sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        others = ", ".join(
+            f"{component} {value:.1%}"
+            for component, value in choice.spreads.items()
+            if component != choice.component
+        )
         spread[name] = (
-            f"sd {sd:.1%}, furthest {math.exp(worst) - 1:+.1%} from the median, "
-            f"{len(runs) - kept} of {len(runs)} left out"
+            f"{choice.component}: sd {sd:.1%}, furthest {math.exp(worst) - 1:+.1%} from the "
+            f"median, {len(runs) - kept} of {len(runs)} left out"
+            + (
+                f" (pooled spread {choice.spreads[choice.component]:.1%}; {others})"
+                if others
+                else ""
+            )
         )
     return spread
 
@@ -477,20 +496,30 @@ def print_setup(args: argparse.Namespace, calibration: dict[str, Any], records: 
     )
     print("|---|---|---|---|---|---|---|")
     for name in WORKLOADS:
-        null = [row["median"] for row in rows_for(records, name, "idle", 1.0)]
         effective = []
         for slowdown in (1.25, 2.0):
-            slow = [row["median"] for row in rows_for(records, name, "idle", slowdown)]
-            ok = slow and null
-            effective.append(
-                f"x{statistics.median(slow) / statistics.median(null):.2f}" if ok else "-"
-            )
+            effective.append(effective_slowdown(records, name, slowdown))
         print(
             f"| {name} | {format_seconds(calibration['idle_p95'][name])} | "
             f"{format_seconds(calibration['budgets'][name])} | "
             f"{format_seconds(calibration['single_threshold'][name])} | "
             f"{effective[0]} | {effective[1]} | {calibration['baseline_spread'][name]} |"
         )
+
+
+def effective_slowdown(records: list[Row], name: str, slowdown: float) -> str:
+    """How much slower the slowed code really ran, measured in-process against the reference.
+
+    The median over idle processes of the comparison's ratio at this slowdown,
+    over the same median for identical code: a ratio of medians of raw times
+    across processes mixes in the machine's drift between them (it read x1.15
+    to x1.22 for a x1.25 workload that the reference ratio put at x1.21 to x1.31).
+    """
+    null = [row["compare_ratio"] for row in rows_for(records, name, "idle", 1.0)]
+    slow = [row["compare_ratio"] for row in rows_for(records, name, "idle", slowdown)]
+    if not (null and slow):
+        return "-"
+    return f"x{statistics.median(slow) / statistics.median(null):.2f}"
 
 
 def print_rates(args: argparse.Namespace, calibration: dict[str, Any], records: list[Row]) -> None:

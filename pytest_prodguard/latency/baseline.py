@@ -24,7 +24,12 @@ from types import MappingProxyType
 from typing import Any
 
 from pytest_prodguard.files import atomic_write_text
-from pytest_prodguard.latency.measurement import Measurement
+from pytest_prodguard.latency.measurement import (
+    COMBINED,
+    COMPONENTS,
+    Measurement,
+    component_log_time,
+)
 from pytest_prodguard.latency.reference import REFERENCE_VERSION
 from pytest_prodguard.latency.stats import normal_quantile, quantile_bounds, sample_quantile
 
@@ -52,7 +57,10 @@ class BaselineRun:
 
     ``statistic`` is the median over reference pairs of log(target/reference)
     (``kind == "ratio"``) or the log of the median per-call time (``"raw"``);
-    ``statistic_se`` its standard error within that run.
+    ``statistic_se`` its standard error within that run. ``component_statistics``
+    holds the same median with each reference component alone as the divisor
+    (``python``, ``native``; empty in files saved before they were recorded), so
+    a comparison can use the component that tracks this test best.
     """
 
     saved_at: str
@@ -67,6 +75,13 @@ class BaselineRun:
     reference_medians: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     peak_memory: int | None = None
     include_cpu_wait: bool = False
+    component_statistics: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def statistic_for(self, component: str = COMBINED) -> float | None:
+        """The run's statistic with ``component`` as the divisor; None if it was not recorded."""
+        if component == COMBINED:
+            return self.statistic
+        return self.component_statistics.get(component)
 
     def to_dict(self) -> dict[str, object]:
         """JSON form as stored in the file."""
@@ -83,6 +98,7 @@ class BaselineRun:
             "reference_medians": dict(self.reference_medians),
             "peak_memory": self.peak_memory,
             "include_cpu_wait": self.include_cpu_wait,
+            "component_statistics": dict(self.component_statistics),
         }
 
 
@@ -127,6 +143,12 @@ def run_from_measurement(measurement: Measurement) -> BaselineRun:
     if not values:
         raise BaselineError("cannot save a baseline from a measurement without samples")
     ordered = sorted(values)
+    components = {}
+    if kind == RATIO:
+        for component in COMPONENTS:
+            if component != COMBINED:
+                by_component = sorted(measurement.paired_log_ratios(component=component))
+                components[component] = sample_quantile(by_component, 0.5)
     low, high = quantile_bounds(ordered, 0.5, 0.025, 0.025)
     spread = high - low if math.isfinite(high - low) else ordered[-1] - ordered[0]
     return BaselineRun(
@@ -142,14 +164,20 @@ def run_from_measurement(measurement: Measurement) -> BaselineRun:
         reference_medians=MappingProxyType(measurement.reference_medians()),
         peak_memory=measurement.peak_memory,
         include_cpu_wait=measurement.include_cpu_wait,
+        component_statistics=MappingProxyType(components),
     )
 
 
-def run_reference_time(run: BaselineRun) -> float | None:
-    """The run's median reference round (geometric mean of its components), if it recorded one."""
+def run_reference_time(run: BaselineRun, component: str = COMBINED) -> float | None:
+    """The run's median reference time as ``component`` counts it, if it recorded one.
+
+    ``combined`` is the geometric mean of the two components' medians.
+    """
     python = run.reference_medians.get("python", 0.0)
     native = run.reference_medians.get("native", 0.0)
-    return math.sqrt(python * native) if python > 0 and native > 0 else None
+    if python <= 0 or native <= 0:
+        return None
+    return math.exp(component_log_time(python, native, component))
 
 
 def nominal_reference(
@@ -255,6 +283,13 @@ def _parse_run(raw: Any, path: Path, index: int) -> BaselineRun:
         path,
         f"{where} has malformed 'reference_medians'",
     )
+    components = raw.get("component_statistics", {})
+    _require(
+        isinstance(components, dict)
+        and all(key in COMPONENTS and _number(v) for key, v in components.items()),
+        path,
+        f"{where} has malformed 'component_statistics' (numbers for {', '.join(COMPONENTS[1:])})",
+    )
     peak = raw.get("peak_memory")
     _require(peak is None or _number(peak), path, f"{where} has a malformed 'peak_memory'")
     return BaselineRun(
@@ -270,6 +305,7 @@ def _parse_run(raw: Any, path: Path, index: int) -> BaselineRun:
         reference_medians=MappingProxyType({str(k): float(v) for k, v in references.items()}),
         peak_memory=int(peak) if peak is not None else None,
         include_cpu_wait=bool(raw.get("include_cpu_wait", False)),
+        component_statistics=MappingProxyType({str(k): float(v) for k, v in components.items()}),
     )
 
 

@@ -40,8 +40,8 @@ because the point estimate must also exceed the tolerance).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.latency.baseline import (
@@ -52,7 +52,12 @@ from pytest_prodguard.latency.baseline import (
     run_reference_time,
 )
 from pytest_prodguard.latency.environment import fingerprint_label
-from pytest_prodguard.latency.measurement import Measurement, reference_round_times
+from pytest_prodguard.latency.measurement import (
+    COMBINED,
+    COMPONENTS,
+    Measurement,
+    reference_round_times,
+)
 from pytest_prodguard.latency.sequential import allocate_alpha, side_alpha
 from pytest_prodguard.latency.stats import (
     quantile_bounds,
@@ -80,6 +85,13 @@ MAX_SLOPE = 1.0
 #: noise and then extrapolated to a process in a slow mode moved JSON comparisons by
 #: 5-7% in the benchmark; below this the runs' mean is used, as without speeds.
 SLOPE_EVIDENCE = 3.0
+#: Same-machine runs needed before a comparison may divide by one reference component
+#: alone instead of their geometric mean (:func:`choose_component`).
+MIN_RUNS_TO_CHOOSE = 5
+#: A single component is used only when its pooled between-run spread is below this
+#: share of the combined reference's: small differences are noise, and picking the
+#: smallest of three noisy spreads would understate the spread that is used.
+CHOOSE_FACTOR = 0.8
 _MIN_PAIRS = 3
 
 
@@ -151,9 +163,9 @@ def between_run_sigma(runs: Sequence[BaselineRun], prior_sigma: float) -> tuple[
     return math.sqrt((PRIOR_RUNS * prior_sigma**2 + squares) / dof), float(dof)
 
 
-def run_log_reference(run: BaselineRun) -> float | None:
-    """log of the run's median reference round (:func:`.baseline.run_reference_time`)."""
-    time = run_reference_time(run)
+def run_log_reference(run: BaselineRun, component: str = COMBINED) -> float | None:
+    """log of the run's median reference time (:func:`.baseline.run_reference_time`)."""
+    time = run_reference_time(run, component)
     return math.log(time) if time is not None else None
 
 
@@ -162,10 +174,89 @@ def look_log_reference(
     reference_python: Sequence[float],
     reference_native: Sequence[float],
     rounds: int,
+    component: str = COMBINED,
 ) -> float | None:
-    """log of the median reference round among those taken within the first ``rounds``."""
-    times = reference_round_times(reference_index, reference_python, reference_native, rounds)
+    """log of the median reference time among the rounds taken within the first ``rounds``."""
+    times = reference_round_times(
+        reference_index, reference_python, reference_native, rounds, component
+    )
     return sample_quantile([math.log(time) for time in times], 0.5) if times else None
+
+
+def project_runs(runs: Sequence[BaselineRun], component: str) -> list[BaselineRun]:
+    """The runs with ``statistic`` replaced by their statistic for ``component``.
+
+    Runs that did not record that component are dropped (none are for ``combined``).
+    """
+    if component == COMBINED:
+        return list(runs)
+    projected = []
+    for run in runs:
+        value = run.statistic_for(component)
+        if value is not None:
+            projected.append(replace(run, statistic=value))
+    return projected
+
+
+@dataclass(frozen=True)
+class ComponentChoice:
+    """The reference component a comparison divides by, and why.
+
+    ``spreads`` maps each component considered to the pooled between-run spread
+    of its statistic over the runs it keeps (empty when there was no choice).
+    """
+
+    component: str = COMBINED
+    spreads: Mapping[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line for the details section ('' when the combined reference was the default)."""
+        if not self.spreads:
+            return ""
+        others = ", ".join(
+            f"{name} {spread:.1%}"
+            for name, spread in self.spreads.items()
+            if name != self.component
+        )
+        why = (
+            "tracked this test best"
+            if self.component != COMBINED
+            else "kept, no component did clearly better"
+        )
+        return (
+            f"  reference component: {self.component} ({why}); spread of the saved runs "
+            f"{self.spreads[self.component]:.1%}, against {others}"
+        )
+
+
+def choose_component(runs: Sequence[BaselineRun], prior_sigma: float) -> ComponentChoice:
+    """Pick the reference component whose ratio moved least across this test's saved runs.
+
+    The reference's two components slow down unequally when a process or the
+    machine changes speed (an interpreter loop vs sorting and hashing in C), and
+    code tracks the one that resembles it: on the project's machines the
+    between-process spread of a pure-Python workload's ratio was 0.7% with the
+    interpreter component alone against 2.1% with the geometric mean
+    (``benchmarks/reference_candidates.py``). With at least
+    :data:`MIN_RUNS_TO_CHOOSE` runs that recorded both components, each
+    candidate's spread is pooled with the prior over the runs that
+    :func:`leave_out_outliers` keeps for it, and a single component replaces the
+    geometric mean only when its spread is below :data:`CHOOSE_FACTOR` times the
+    geometric mean's. Fewer runs, or runs saved before components were recorded,
+    keep the geometric mean.
+    """
+    if len(runs) < MIN_RUNS_TO_CHOOSE or any(
+        run.statistic_for(component) is None for run in runs for component in COMPONENTS
+    ):
+        return ComponentChoice()
+    spreads = {}
+    for component in COMPONENTS:
+        kept = leave_out_outliers(project_runs(runs, component), prior_sigma)
+        spreads[component] = between_run_sigma(kept, prior_sigma)[0]
+    best = min(COMPONENTS, key=lambda component: spreads[component])
+    if spreads[best] >= CHOOSE_FACTOR * spreads[COMBINED]:
+        best = COMBINED
+    return ComponentChoice(best, spreads)
 
 
 @dataclass(frozen=True)
@@ -193,6 +284,7 @@ def baseline_model(
     log_reference: float | None = None,
     *,
     slope_evidence: float = SLOPE_EVIDENCE,
+    component: str = COMBINED,
 ) -> BaselineModel:
     """Predict this run's statistic from the baseline runs, adjusting for machine speed.
 
@@ -208,10 +300,11 @@ def baseline_model(
     baseline saved partly in a slow mode would otherwise be off-centre for a
     run in the usual mode. The prior counts as PRIOR_RUNS runs, one degree of
     freedom goes to the slope, and the prediction variance grows with the
-    distance of this run's speed from the runs' (the leverage term).
+    distance of this run's speed from the runs' (the leverage term). The speeds
+    are those of ``component``, the reference the runs' statistic divides by.
     """
     count = len(runs)
-    speeds = [run_log_reference(run) for run in runs]
+    speeds = [run_log_reference(run, component) for run in runs]
     if log_reference is None or count < 3 or any(speed is None for speed in speeds):
         sigma, dof = between_run_sigma(runs, prior_sigma)
         center = math.fsum(run.statistic for run in runs) / count
@@ -261,6 +354,7 @@ def evaluate_comparison(
     between_alpha: float = 0.0125,
     final: bool = False,
     log_reference: float | None = None,
+    component: str = COMBINED,
 ) -> ComparisonState:
     """Judge the current run's statistic values against baseline runs at one look.
 
@@ -271,13 +365,15 @@ def evaluate_comparison(
     side by ``t * sqrt(between^2 + baseline_se^2)``; by the union bound it misses
     the true ratio with probability at most (sum of within shares) + between_alpha.
     With ``log_reference`` (this run's log median reference time, same machine)
-    the baseline's centre and spread come from :func:`baseline_model`.
+    the baseline's centre and spread come from :func:`baseline_model`;
+    ``component`` is the reference the statistic divides by (the ``runs`` carry
+    their statistic for it, :func:`project_runs`).
     """
     count = len(values)
     if count < _MIN_PAIRS or alpha <= 0 or not runs:
         return _undecided(count)
     ordered = sorted(values)
-    model = baseline_model(runs, prior_sigma, log_reference)
+    model = baseline_model(runs, prior_sigma, log_reference, component=component)
     center, sigma, dof = model.center, model.sigma, model.dof
     d = sample_quantile(ordered, 0.5) - center
     low_w, high_w = quantile_bounds(ordered, 0.5, alpha, alpha)
@@ -346,9 +442,11 @@ def raw_log_values(samples: Sequence[float], rounds: int) -> list[float]:
     return [math.log(max(value, 1e-12)) for value in samples[:rounds]]
 
 
-def _values(measurement: Measurement, kind: str, rounds: int) -> list[float]:
+def _values(
+    measurement: Measurement, kind: str, rounds: int, component: str = COMBINED
+) -> list[float]:
     if kind == RATIO:
-        return measurement.paired_log_ratios(rounds)
+        return measurement.paired_log_ratios(rounds, component)
     return raw_log_values(measurement.samples, rounds)
 
 
@@ -373,11 +471,14 @@ def replay_comparison(
     kind: str,
     *,
     speed_adjusted: bool = True,
+    component: str = COMBINED,
 ) -> tuple[ComparisonState, int, float | None]:
     """Replay the measurement's looks; return the deciding state, its rounds and sampling time.
 
     With ``speed_adjusted`` (same-machine runs, ratio statistic) each look
     predicts the baseline at the reference speed of the rounds taken so far.
+    ``component`` is the reference the statistic divides by (``runs`` projected
+    onto it, :func:`project_runs`).
     """
     looks = measurement.looks or (measurement.n,)
     planned = (
@@ -392,7 +493,7 @@ def replay_comparison(
         alpha = alphas[min(index, len(alphas) - 1)]
         final = index == len(looks) - 1
         state = evaluate_comparison(
-            _values(measurement, kind, size),
+            _values(measurement, kind, size, component),
             runs,
             tolerance,
             alpha,
@@ -405,10 +506,12 @@ def replay_comparison(
                     measurement.reference_python,
                     measurement.reference_native,
                     size,
+                    component,
                 )
                 if speed_adjusted and kind == RATIO
                 else None
             ),
+            component=component,
         )
         rounds = size
         elapsed = measurement.look_times[index] if index < len(measurement.look_times) else None
@@ -448,6 +551,7 @@ class ComparisonVerdict:
     left_out: int = 0
     slope: float = 0.0
     speed_shift: float = 0.0
+    component: str = COMBINED
 
     def to_dict(self) -> dict[str, object]:
         """JSON-serialisable form; infinite bounds become None."""
@@ -475,6 +579,7 @@ class ComparisonVerdict:
             "left_out": self.left_out,
             "speed_slope": self.slope,
             "reference_speed": math.exp(self.speed_shift),
+            "reference_component": self.component,
         }
 
 
@@ -508,13 +613,22 @@ def _headline(
 
 @dataclass(frozen=True)
 class ComparisonSetup:
-    """Which baseline runs a comparison uses, with which statistic and prior."""
+    """Which baseline runs a comparison uses, with which statistic and prior.
+
+    ``runs`` carry their statistic for ``choice.component`` (:func:`project_runs`).
+    """
 
     runs: tuple[BaselineRun, ...]
     cross_machine: bool
     prior_sigma: float
     kind: str
     left_out: int = 0
+    choice: ComponentChoice = field(default_factory=ComponentChoice)
+
+    @property
+    def component(self) -> str:
+        """The reference component the statistic divides by."""
+        return self.choice.component
 
 
 def prepare_comparison(
@@ -522,8 +636,10 @@ def prepare_comparison(
 ) -> ComparisonSetup:
     """Pick the statistic (ratio when both sides have reference rounds) and the baseline runs.
 
-    Runs far from the others (:func:`leave_out_outliers`) are left out and
-    counted in ``left_out``.
+    On the same machine the ratio divides by the reference component that
+    tracked this test best across its runs (:func:`choose_component`). Runs far
+    from the others (:func:`leave_out_outliers`) are left out and counted in
+    ``left_out``.
     """
     kind = RATIO if has_reference else RAW
     runs, cross = select_runs(baseline, fingerprint, kind)
@@ -531,8 +647,11 @@ def prepare_comparison(
         kind = RAW
         runs, cross = select_runs(baseline, fingerprint, kind)
     prior = SIGMA_CROSS_MACHINE if cross else SIGMA_SAME_MACHINE
-    kept = leave_out_outliers(runs, prior)
-    return ComparisonSetup(tuple(kept), cross, prior, kind, left_out=len(runs) - len(kept))
+    choice = choose_component(runs, prior) if kind == RATIO and not cross else ComponentChoice()
+    kept = leave_out_outliers(project_runs(runs, choice.component), prior)
+    return ComparisonSetup(
+        tuple(kept), cross, prior, kind, left_out=len(runs) - len(kept), choice=choice
+    )
 
 
 def leave_out_outliers(runs: Sequence[BaselineRun], prior_sigma: float) -> list[BaselineRun]:
@@ -569,7 +688,13 @@ def compare_to_baseline(
     runs, cross, prior, kind = list(setup.runs), setup.cross_machine, setup.prior_sigma, setup.kind
     if runs:
         state, rounds, elapsed = replay_comparison(
-            measurement, runs, tolerance, prior, kind, speed_adjusted=not cross
+            measurement,
+            runs,
+            tolerance,
+            prior,
+            kind,
+            speed_adjusted=not cross,
+            component=setup.component,
         )
     else:
         state = _undecided(0)
@@ -578,13 +703,16 @@ def compare_to_baseline(
     ratio, low, high = math.exp(state.d), math.exp(state.low), math.exp(state.high)
     time_text = f", {elapsed:.2g} s" if elapsed is not None else ""
     tail = f"[n={rounds}{time_text}, {len(runs)} baseline run(s), {label}]"
+    reference = "" if setup.component == COMBINED else f" ({setup.component} reference component)"
     statistic = (
-        "median of log(target/reference) over interleaved pairs"
+        f"median of log(target/reference) over interleaved pairs{reference}"
         if kind == RATIO
         else "median per-call time (not normalised: no reference rounds)"
     )
     headline = _headline(state.status, ratio, low, high, tolerance, measurement.confidence, tail)
     details = _details(state, runs, label, statistic, measurement, tolerance, prior)
+    if setup.choice.describe():
+        details += "\n" + setup.choice.describe()
     if setup.left_out:
         details += (
             f"\n  {setup.left_out} saved run(s) left out as outliers (further from the median "
@@ -610,6 +738,7 @@ def compare_to_baseline(
         left_out=setup.left_out,
         slope=state.slope,
         speed_shift=state.speed_shift,
+        component=setup.component,
     )
 
 

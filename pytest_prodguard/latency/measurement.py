@@ -21,16 +21,32 @@ SUMMARY_QUANTILES: tuple[tuple[str, float], ...] = (
 )
 
 
+#: The reference components a comparison can divide by: the geometric mean of both
+#: (``combined``, the default) or one of them alone. Which one tracks a test best is
+#: chosen from its saved baseline runs (:func:`.compare.choose_component`).
+COMBINED, PYTHON, NATIVE = "combined", "python", "native"
+COMPONENTS = (COMBINED, PYTHON, NATIVE)
+_WEIGHTS = {COMBINED: (0.5, 0.5), PYTHON: (1.0, 0.0), NATIVE: (0.0, 1.0)}
+
+
+def component_log_time(python: float, native: float, component: str = COMBINED) -> float:
+    """log of one reference round's time as ``component`` counts it."""
+    python_weight, native_weight = _WEIGHTS[component]
+    return python_weight * math.log(python) + native_weight * math.log(native)
+
+
 def paired_log_ratios(
     samples: Sequence[float],
     reference_index: Sequence[int],
     reference_python: Sequence[float],
     reference_native: Sequence[float],
     limit: int,
+    component: str = COMBINED,
 ) -> list[float]:
     """log(target) - log(reference) for the reference rounds that follow target rounds < limit.
 
-    The reference time is the geometric mean of its two components.
+    The reference time is that of ``component``: the geometric mean of the two
+    components (``combined``) or one of them alone.
     """
     ratios = []
     for index, python, native in zip(
@@ -39,7 +55,7 @@ def paired_log_ratios(
         if index >= limit:
             break
         target = max(samples[index], 1e-12)
-        ratios.append(math.log(target) - 0.5 * (math.log(python) + math.log(native)))
+        ratios.append(math.log(target) - component_log_time(python, native, component))
     return ratios
 
 
@@ -48,13 +64,14 @@ def reference_round_times(
     reference_python: Sequence[float],
     reference_native: Sequence[float],
     rounds: int,
+    component: str = COMBINED,
 ) -> list[float]:
-    """Sorted reference round times (geometric mean of the components) of the rounds < ``rounds``.
+    """Sorted reference round times (as ``component`` counts them) of the rounds < ``rounds``.
 
     Rounds with a non-positive component are skipped.
     """
     return sorted(
-        math.sqrt(python * native)
+        math.exp(component_log_time(python, native, component))
         for index, python, native in zip(
             reference_index, reference_python, reference_native, strict=True
         )
@@ -163,10 +180,13 @@ class Measurement:
         """Number of timed calls (rounds times batch)."""
         return len(self.samples) * self.batch
 
-    def paired_log_ratios(self, rounds: int | None = None) -> list[float]:
+    def paired_log_ratios(
+        self, rounds: int | None = None, component: str = COMBINED
+    ) -> list[float]:
         """log(target / reference) for each reference round and the target round before it.
 
-        Only pairs whose target round is among the first ``rounds`` are used.
+        Only pairs whose target round is among the first ``rounds`` are used;
+        ``component`` says which reference time divides (:data:`COMPONENTS`).
         """
         return paired_log_ratios(
             self.samples,
@@ -174,6 +194,7 @@ class Measurement:
             self.reference_python,
             self.reference_native,
             self.n if rounds is None else rounds,
+            component,
         )
 
     @property

@@ -151,6 +151,7 @@ class _StopRule:
                     run.reference_python,
                     run.reference_native,
                     n,
+                    self._setup.component,
                 )
             else:
                 values = raw_log_values(run.samples, n)
@@ -164,11 +165,16 @@ class _StopRule:
                 between_alpha=self._between_alpha,
                 log_reference=(
                     look_log_reference(
-                        run.reference_index, run.reference_python, run.reference_native, n
+                        run.reference_index,
+                        run.reference_python,
+                        run.reference_native,
+                        n,
+                        self._setup.component,
                     )
                     if adjusted
                     else None
                 ),
+                component=self._setup.component,
             )
             if not state.decided:
                 return False

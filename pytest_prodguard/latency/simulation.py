@@ -46,7 +46,9 @@ class SyntheticSource:
     not track); ``reference_median`` is the median of each reference component.
     ``tracking`` is how far the target follows the process speed: the target is
     multiplied by ``process_speed ** tracking`` (1: exactly like the reference;
-    0.5: numpy-like code that slows half as much in log terms).
+    0.5: numpy-like code that slows half as much in log terms). ``native_drift``
+    multiplies the reference's native component alone: a process-level shift of
+    one kind of work that neither the target nor the other component shares.
     """
 
     timer = "synthetic"
@@ -62,6 +64,7 @@ class SyntheticSource:
         reference_median: float = 30e-6,
         reference_sigma: float = 0.05,
         tracking: float = 1.0,
+        native_drift: float = 1.0,
     ) -> None:
         self._draw = draw
         self._rng = random.Random(seed)
@@ -69,6 +72,7 @@ class SyntheticSource:
         self._target_speed = process_speed**tracking * target_drift
         self._reference_median = reference_median
         self._reference_sigma = reference_sigma
+        self._native_drift = native_drift
         self._clock = 0.0
         self.batch = 1
 
@@ -108,6 +112,7 @@ class SyntheticSource:
         )
         native = (
             self._speed
+            * self._native_drift
             * self._reference_median
             * math.exp(self._reference_sigma * self._rng.gauss(0.0, 1.0))
         )
