@@ -212,25 +212,25 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _baselines(args: argparse.Namespace) -> int:
+    """List every saved latency baseline; exit 1 when a file cannot be used."""
+    from pytest_prodguard.latency import BaselineError, load_baseline, machine_fingerprint
+    from pytest_prodguard.latency.compare import summarise_baseline
+
     files = sorted(args.dir.glob("*.json")) if args.dir.is_dir() else []
     if not files:
         print(f"no baselines in {args.dir}")
         return 0
+    fingerprint = machine_fingerprint()
+    broken = 0
     for path in files:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            print(f"{path.name}: unreadable")
+            baseline = load_baseline(path)
+        except BaselineError as error:
+            print(f"{path.name}: {error}")
+            broken += 1
             continue
-        print(f"{data.get('nodeid', path.stem)}  {_baseline_line(data)}")
-    return 0
-
-
-def _baseline_line(data: dict[str, Any]) -> str:
-    summary = data.get("summary", {})
-    parts = [f"{key}={value}" for key, value in summary.items() if isinstance(value, (int, float))]
-    machine = data.get("fingerprint", {}).get("cpu", "?")
-    return f"{' '.join(parts[:6])}  ({machine}, saved {data.get('saved', '?')})"
+        print(f"{baseline.nodeid}  {summarise_baseline(baseline, fingerprint)}")
+    return 1 if broken else 0
 
 
 def _profile(argv: list[str]) -> int:

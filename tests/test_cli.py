@@ -182,6 +182,56 @@ def test_baselines_with_no_folder_says_so(tmp_path, capsys):
     assert "no baselines" in capsys.readouterr().out
 
 
+def _measurement(scale, python=30e-6, native=30e-6):
+    from pytest_prodguard.latency import Measurement, machine_fingerprint
+
+    samples = tuple(scale * (1e-3 + i * 1e-6) for i in range(40))
+    return Measurement(
+        samples=samples,
+        wall_samples=samples,
+        batch=1,
+        elapsed=sum(samples),
+        reference_index=tuple(range(40)),
+        reference_python=(python,) * 40,
+        reference_native=(native,) * 40,
+        fingerprint=machine_fingerprint(),
+    )
+
+
+def test_baselines_lists_each_test_with_its_runs_spread_and_component(tmp_path, capsys):
+    from pytest_prodguard.latency import baseline_path, save_baseline
+
+    folder = tmp_path / "baselines"
+    nodeid = "tests/test_api.py::test_predict"
+    # Five runs: the python part tracks the target exactly, the native part drifts 10%.
+    for i in range(5):
+        native = 30e-6 * (1.1 if i % 2 else 0.9)
+        save_baseline(
+            baseline_path(folder, nodeid),
+            _measurement(1 + i / 100, python=30e-6 * (1 + i / 100), native=native),
+            nodeid=nodeid,
+        )
+    assert main(["baselines", "--dir", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{nodeid}  5 run(s), 5 from this machine; saved ")
+    assert "p50 1.06 ms" in out
+    assert "ratio spread 0.0% (python reference)" in out
+
+
+def test_baselines_names_a_corrupt_file_and_exits_1(tmp_path, capsys):
+    from pytest_prodguard.latency import save_baseline
+
+    folder = tmp_path / "baselines"
+    save_baseline(folder / "good.json", _measurement(1.0), nodeid="t::good")
+    (folder / "bad.json").write_text("{not json")
+    assert main(["baselines", "--dir", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "bad.json: latency baseline" in out
+    assert "not valid JSON" in out
+    assert "t::good  1 run(s), 1 from this machine; saved " in out
+    assert "ratio spread n/a (combined reference)" in out
+
+
 def test_profile_with_a_bad_option_is_a_clear_error_not_a_traceback(capsys):
     assert main(["profile", "--rate", "0", "--", "true"]) == 2
     err = capsys.readouterr().err
