@@ -789,3 +789,38 @@ def _details(
             f"{math.expm1(state.slope * state.speed_shift):+.1%} at this speed"
         )
     return "\n".join(lines)
+
+
+def summarise_baseline(baseline: Baseline, fingerprint: dict[str, str]) -> str:
+    """One line about a saved baseline, as a comparison on this machine would use it.
+
+    Runs, how many are from this machine, when they were saved, the median
+    per-call time of the newest run, and, for the ratio statistic, its spread
+    across the runs and the reference component a comparison divides by.
+    """
+    runs = baseline.runs
+    setup = prepare_comparison(baseline, fingerprint, has_reference=True)
+    same = sum(1 for run in runs if dict(run.fingerprint) == fingerprint)
+    saved = sorted(run.saved_at for run in runs)
+    parts = [
+        f"{len(runs)} run(s), {same} from this machine",
+        f"saved {saved[0]} .. {saved[-1]}" if len(saved) > 1 else f"saved {saved[0]}",
+    ]
+    median = runs[-1].quantiles.get("p50")
+    if median is not None:
+        parts.append(f"p50 {format_duration(median)}")
+    if setup.runs and setup.kind == RATIO:
+        values = [run.statistic for run in setup.runs]
+        sigma = f"{_sample_sd(values):.1%}" if len(values) > 1 else "n/a"
+        where = "cross-machine" if setup.cross_machine else f"{setup.component} reference"
+        parts.append(f"ratio spread {sigma} ({where})")
+    elif setup.runs:
+        parts.append("raw times (no reference rounds)")
+    if setup.left_out:
+        parts.append(f"{setup.left_out} run(s) left out as outliers")
+    return "; ".join(parts)
+
+
+def _sample_sd(values: Sequence[float]) -> float:
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((value - mean) ** 2 for value in values) / (len(values) - 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 from pathlib import Path
@@ -23,7 +24,9 @@ from pytest_prodguard.latency.reference import REFERENCE_VERSION
 NODEID = "tests/test_api.py::test_search[query-ü/1]"
 
 
-def make_measurement(scale: float = 1.0, with_reference: bool = True) -> Measurement:
+def make_measurement(
+    scale: float = 1.0, with_reference: bool = True, native: float = 30e-6
+) -> Measurement:
     samples = tuple(scale * (1e-3 + i * 1e-6) for i in range(40))
     index = tuple(range(40)) if with_reference else ()
     reference = tuple(30e-6 for _ in index)
@@ -34,7 +37,7 @@ def make_measurement(scale: float = 1.0, with_reference: bool = True) -> Measure
         elapsed=sum(samples),
         reference_index=index,
         reference_python=reference,
-        reference_native=reference,
+        reference_native=tuple(native for _ in index),
         fingerprint={
             "cpu_model": "Test CPU",
             "logical_cores": "2",
@@ -81,10 +84,38 @@ class TestSaveAndLoad:
         assert data["format"] == "pytest-prodguard/latency-baseline"
         assert data["reference_version"] == REFERENCE_VERSION
 
+    def test_the_ratio_to_each_reference_component_is_saved(self, tmp_path: Path) -> None:
+        path = tmp_path / "b.json"
+        save_baseline(path, make_measurement(native=60e-6), nodeid=NODEID)
+        (run,) = load_baseline(path).runs
+        median = math.log(1.0195e-3)
+        assert run.statistic_for("python") == pytest.approx(median - math.log(30e-6), abs=1e-3)
+        assert run.statistic_for("native") == pytest.approx(median - math.log(60e-6), abs=1e-3)
+        combined = median - 0.5 * math.log(30e-6 * 60e-6)
+        assert run.statistic_for("combined") == run.statistic == pytest.approx(combined, abs=1e-3)
+        assert set(json.loads(path.read_text())["runs"][0]["component_statistics"]) == {
+            "python",
+            "native",
+        }
+
+    def test_a_file_saved_before_components_were_recorded_still_loads(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "b.json"
+        save_baseline(path, make_measurement(), nodeid=NODEID)
+        data = json.loads(path.read_text())
+        del data["runs"][0]["component_statistics"]
+        path.write_text(json.dumps(data))
+        (run,) = load_baseline(path).runs
+        assert run.statistic_for("python") is None
+        assert run.statistic_for("combined") == run.statistic
+
     def test_without_reference_rounds_saves_the_raw_statistic(self, tmp_path: Path) -> None:
         path = tmp_path / "b.json"
         save_baseline(path, make_measurement(with_reference=False), nodeid=NODEID)
-        assert load_baseline(path).runs[0].kind == RAW
+        (run,) = load_baseline(path).runs
+        assert run.kind == RAW
+        assert dict(run.component_statistics) == {}
 
     def test_saves_append_and_keep_the_last_runs(self, tmp_path: Path) -> None:
         path = tmp_path / "b.json"
@@ -206,6 +237,12 @@ class TestBadFiles:
             ("fingerprint", "AMD", "run 0 has no 'fingerprint' object"),
             ("quantiles", {"p50": "x"}, "run 0 has malformed 'quantiles'"),
             ("peak_memory", "lots", "run 0 has a malformed 'peak_memory'"),
+            (
+                "component_statistics",
+                {"gpu": 0.1},
+                r"run 0 has malformed 'component_statistics' \(numbers for python, native\)",
+            ),
+            ("component_statistics", {"python": "x"}, "run 0 has malformed 'component_statistics'"),
         ],
     )
     def test_malformed_run(self, tmp_path: Path, key: str, value: object, message: str) -> None:
