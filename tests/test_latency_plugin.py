@@ -585,14 +585,16 @@ class TestBaselines:
             ["*machine speed: raw times judged, not normalised (switched off)"]
         )
 
-    def test_without_a_baseline_budgets_are_judged_on_raw_times_and_say_so(self, tester):
+    def test_without_a_baseline_budgets_are_judged_at_the_runs_own_speed_and_say_so(self, tester):
         tester.makepyfile(test_base=WORK)
         result = run(tester, "-rA")
         result.assert_outcomes(passed=1)
         result.stdout.fnmatch_lines(
             [
-                "*machine speed: raw times judged, not normalised (no saved baseline of this test "
-                "on this machine; saving a baseline with --prodguard-baseline-save enables it)",
+                "*machine speed: budgets judged at this run's typical speed; rounds beside "
+                "reference rounds slower than their median in this run were rescaled to it "
+                "(bursts of a slower machine); raw p95 *; saving a baseline with "
+                "--prodguard-baseline-save also corrects a whole run on a slow machine",
             ]
         )
         assert baseline_files(tester) == []

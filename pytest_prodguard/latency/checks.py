@@ -124,7 +124,8 @@ def evaluate_statistic(
         return (FAIL if observed > budget else PASS), observed, observed, observed
     if statistic == "mean":
         estimate = math.fsum(values) / len(values)
-        low, high = mean_bounds(values, alpha_fail or 1e-300, alpha_pass or 1e-300)
+        # A side with no alpha has no bound (1 - alpha would round to 1).
+        low, high = mean_bounds(values, alpha_fail or 0.5, alpha_pass or 0.5)
         low = low if alpha_fail > 0 else -math.inf
         high = high if alpha_pass > 0 else math.inf
         return _status(low, high, budget), estimate, low, high
@@ -135,21 +136,31 @@ def evaluate_statistic(
 
 
 def statistic_alphas(
-    statistic: str, sizes: Sequence[int], confidence: float
+    statistic: str, sizes: Sequence[int], confidence: float, fail_from: int = 0
 ) -> tuple[list[float], list[float]]:
-    """Per-look alphas (fail side, pass side) of one statistic for planned look sizes."""
+    """Per-look alphas (fail side, pass side) of one statistic for planned look sizes.
+
+    Looks of fewer than ``fail_from`` rounds get no fail-side share (they cannot
+    fail; the share goes to the later looks): see :func:`.sequential.first_fail_look`.
+    The sample maximum is not a statistical bound and ignores ``fail_from``.
+    """
     alpha = side_alpha(confidence)
     if statistic == "max":
         return [alpha] * len(sizes), [alpha] * len(sizes)
     if statistic == "mean":
-        return allocate_alpha(sizes, alpha, mean_feasible), allocate_alpha(
+        return allocate_alpha(sizes, alpha, _from(fail_from, mean_feasible)), allocate_alpha(
             sizes, alpha, mean_feasible
         )
     q = QUANTILES[statistic]
     return (
-        allocate_alpha(sizes, alpha, lower_bound_feasible(q)),
+        allocate_alpha(sizes, alpha, _from(fail_from, lower_bound_feasible(q))),
         allocate_alpha(sizes, alpha, upper_bound_feasible(q)),
     )
+
+
+def _from(first: int, feasible: Callable[[int, float], bool]) -> Callable[[int, float], bool]:
+    """``feasible``, and only for looks of at least ``first`` rounds."""
+    return lambda n, alpha: n >= first and feasible(n, alpha)
 
 
 def replay_statistic(
@@ -162,6 +173,7 @@ def replay_statistic(
     confidence: float,
     look_times: Sequence[float] | None = None,
     prefix: Callable[[int], Sequence[float]] | None = None,
+    fail_from: int = 0,
 ) -> Check:
     """Replay the looks actually taken and return the first decisive one's check.
 
@@ -170,13 +182,14 @@ def replay_statistic(
     over; look i spends the alpha of planned look i. Without looks the whole
     sample is one look with the full alpha. ``prefix(n)``, when given, returns
     the values judged at a look of ``n`` rounds (e.g. normalised times);
-    by default they are ``samples[:n]``.
+    by default they are ``samples[:n]``. ``fail_from`` is the sampler's first
+    look able to fail (:func:`statistic_alphas`).
     """
     if not samples:
         return Check(statistic, tier, budget, INCONCLUSIVE, math.nan, -math.inf, math.inf, 0)
     if not looks:
         looks, planned, look_times = (len(samples),), (len(samples),), None
-    alphas_fail, alphas_pass = statistic_alphas(statistic, planned, confidence)
+    alphas_fail, alphas_pass = statistic_alphas(statistic, planned, confidence, fail_from)
     if prefix is None:
 
         def prefix(size: int) -> Sequence[float]:

@@ -84,7 +84,7 @@ def normalised_samples(
     reference_index: Sequence[int],
     reference_python: Sequence[float],
     reference_native: Sequence[float],
-    nominal: float,
+    nominal: float | None,
     limit: int,
 ) -> list[float]:
     """The first ``limit`` per-call times rescaled to the machine's typical speed.
@@ -94,8 +94,10 @@ def normalised_samples(
     closes its group (fewer when fewer exist), among those taken within the
     first ``limit`` rounds
     (so the sampler at a look and a later replay of that look agree). Rounds after
-    the last reference round use the last one. Without reference rounds the
-    times are returned unchanged.
+    the last reference round use the last one. ``nominal`` None means this run's
+    own typical speed: the median of those reference rounds, which takes out
+    bursts in which the machine ran slower than during the rest of the run.
+    Without reference rounds the times are returned unchanged.
     """
     combined = [
         math.sqrt(python * native)
@@ -107,6 +109,8 @@ def normalised_samples(
     prefix = list(samples[:limit])
     if not combined:
         return prefix
+    if nominal is None:
+        nominal = sample_quantile(sorted(combined), 0.5)
     factors = []
     for k in range(len(combined)):
         start = max(0, min(k - 1, len(combined) - 3))
@@ -136,6 +140,10 @@ class Measurement:
     which the sampler evaluated its budgets (``planned_looks`` the schedule
     whose error budget they spent; ``look_times`` the sampling seconds at each).
     Reference round i ran right after target round ``reference_index[i]``.
+    Budgets are judged on times rescaled to the machine's typical speed
+    (:func:`normalised_samples`): the saved runs' when ``nominal_reference`` is
+    known, this run's own when ``normalise_within_run``. Looks of fewer than
+    ``first_fail_look`` rounds could not fail a budget.
     """
 
     samples: tuple[float, ...]
@@ -166,6 +174,8 @@ class Measurement:
     fingerprint: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     nominal_reference: float | None = None
     nominal_runs: int = 0
+    normalise_within_run: bool = False
+    first_fail_look: int = 0
     normalisation_note: str = ""
     environment_start: Mapping[str, object] = field(default_factory=_empty)
     environment_end: Mapping[str, object] = field(default_factory=_empty)
@@ -200,16 +210,25 @@ class Measurement:
     @property
     def normalised(self) -> bool:
         """True when budgets are judged on times rescaled to the machine's typical speed."""
-        return self.nominal_reference is not None and bool(self.reference_index)
+        return (self.nominal_reference is not None or self.normalise_within_run) and bool(
+            self.reference_index
+        )
+
+    @property
+    def normalised_to(self) -> str | None:
+        """Whose typical speed budgets are judged at: "saved runs", "this run" or None."""
+        if not self.normalised:
+            return None
+        return "saved runs" if self.nominal_reference is not None else "this run"
 
     def decision_samples(self, rounds: int | None = None) -> list[float]:
         """Per-call times that budgets are judged on, for the first ``rounds`` rounds.
 
         Normalised to the machine's typical speed (:func:`normalised_samples`)
-        when a nominal reference time is known, the raw samples otherwise.
+        when :attr:`normalised`, the raw samples otherwise.
         """
         limit = self.n if rounds is None else rounds
-        if self.nominal_reference is None or not self.normalised:
+        if not self.normalised:
             return list(self.samples[:limit])
         return normalised_samples(
             self.samples,
@@ -267,6 +286,8 @@ class Measurement:
             "reference_medians": self.reference_medians(),
             "nominal_reference": self.nominal_reference,
             "nominal_runs": self.nominal_runs,
+            "normalised_to": self.normalised_to,
+            "first_fail_look": self.first_fail_look,
             "normalisation_note": self.normalisation_note,
             "speed_factor": self.speed_factor(),
             "normalised_quantiles": (

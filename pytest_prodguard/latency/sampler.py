@@ -53,7 +53,7 @@ from pytest_prodguard.latency.measurement import (
     paired_log_ratios,
 )
 from pytest_prodguard.latency.memory import measure_peak_memory
-from pytest_prodguard.latency.sequential import first_pass_look, plan_looks
+from pytest_prodguard.latency.sequential import first_fail_look, first_pass_look, plan_looks
 from pytest_prodguard.latency.spec import (
     DEFAULT_CONFIDENCE,
     DEFAULT_MAX_TIME,
@@ -98,13 +98,19 @@ class _StopRule:
         setup: ComparisonSetup | None,
         tolerance: float | None,
         nominal_reference: float | None = None,
+        *,
+        within_run: bool = False,
+        fail_from: int = 0,
     ) -> None:
         confidence = spec.confidence if spec else DEFAULT_CONFIDENCE
         self._nominal = nominal_reference
+        self._normalise = nominal_reference is not None or within_run
         self._budgets = {
             name: value for name, value in (spec.budgets.items() if spec else ()) if name != "max"
         }
-        self._alphas = {name: statistic_alphas(name, planned, confidence) for name in self._budgets}
+        self._alphas = {
+            name: statistic_alphas(name, planned, confidence, fail_from) for name in self._budgets
+        }
         self._setup = setup if setup is not None and setup.runs and tolerance is not None else None
         self._tolerance = tolerance or 0.0
         pair_counts = [
@@ -114,8 +120,8 @@ class _StopRule:
         self._between_alpha = between_alpha(confidence)
 
     def judged_samples(self, run: _Run) -> list[float]:
-        """The samples budgets are judged on: normalised to the nominal speed when known."""
-        if self._nominal is None or not run.reference_index:
+        """The samples budgets are judged on: normalised to the typical speed when asked."""
+        if not self._normalise or not run.reference_index:
             return run.samples
         return normalised_samples(
             run.samples,
@@ -210,6 +216,7 @@ def sample(
     overhead_per_round: float = 0.0,
     before_sampling: Callable[[], object] | None = None,
     nominal_reference: float | None = None,
+    normalise_within_run: bool = False,
     min_seconds: float = 0.0,
 ) -> Measurement:
     """Run the adaptive sampling procedure on ``source`` and return the Measurement.
@@ -221,7 +228,10 @@ def sample(
     first timed round (:func:`measure` passes ``gc.collect``).
     ``nominal_reference`` (seconds of one reference round at the machine's
     typical speed) makes budgets be judged on normalised times
-    (:meth:`.Measurement.decision_samples`).
+    (:meth:`.Measurement.decision_samples`); without it,
+    ``normalise_within_run`` judges them at this run's own typical speed.
+    A budget can fail only at looks expected to span
+    :data:`.sequential.MIN_FAIL_SECONDS` of sampling (:func:`.first_fail_look`).
     ``min_seconds`` keeps sampling after a decision until that much sampling
     time has passed (capped by ``max_time``): the verdicts still come from the
     deciding look, and the extra rounds serve a baseline run being saved.
@@ -248,7 +258,17 @@ def sample(
         time_limit = max_time
     else:
         planned, time_limit = (), min(RECORDING_SECONDS, max_time)
-    rule = _StopRule(spec, planned, every, setup, tolerance, nominal_reference)
+    fail_from = first_fail_look(planned, cost)
+    rule = _StopRule(
+        spec,
+        planned,
+        every,
+        setup,
+        tolerance,
+        nominal_reference,
+        within_run=normalise_within_run,
+        fail_from=fail_from,
+    )
     floor = min(min_seconds, time_limit)
     decided_at: int | None = None
     if before_sampling is not None:
@@ -317,6 +337,8 @@ def sample(
         cpu_wait_rounds=run.cpu_wait_rounds,
         timer=source.timer,
         nominal_reference=nominal_reference,
+        normalise_within_run=normalise_within_run and nominal_reference is None,
+        first_fail_look=fail_from,
         gc_collections=(
             gc_after[0] - gc_before[0],
             gc_after[1] - gc_before[1],
@@ -348,7 +370,8 @@ def measure(
     records for a fixed 0.5 s. With a ``baseline`` saved on this machine and
     ``normalize``, budgets are judged at the machine's typical speed: times are
     rescaled by the reference workload's speed now against its median in the
-    saved runs (:func:`.baseline.nominal_reference`). ``min_seconds`` keeps
+    saved runs (:func:`.baseline.nominal_reference`); without such a baseline,
+    against its median in this run (bursts of a slower machine are taken out). ``min_seconds`` keeps
     sampling after the decision until that much time has passed (use
     :data:`BASELINE_SAVE_SECONDS` when the measurement will be saved as a
     baseline run). An exception raised by ``fn`` propagates unchanged.
@@ -359,12 +382,7 @@ def measure(
         if baseline is not None and normalize
         else (None, 0)
     )
-    if not normalize:
-        normalisation_note = "switched off"
-    elif nominal is None:
-        normalisation_note = "no saved baseline of this test on this machine"
-    else:
-        normalisation_note = ""
+    normalisation_note = "switched off" if not normalize else ""
     setup = None
     if baseline is not None and tolerance is not None:
         tolerance = validate_tolerance(tolerance)
@@ -384,6 +402,7 @@ def measure(
             overhead_per_round=_REAL_OVERHEAD_SECONDS if source.cpu_wait_available else 1e-6,
             before_sampling=gc.collect,
             nominal_reference=nominal,
+            normalise_within_run=normalize,
             min_seconds=min_seconds,
         )
     finally:

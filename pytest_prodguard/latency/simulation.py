@@ -30,6 +30,11 @@ def with_outliers(base: Draw, share: float, factor: float) -> Draw:
     return lambda rng: base(rng) * (factor if rng.random() < share else 1.0)
 
 
+def bursts(every: float, length: float, factor: float) -> Callable[[float], float]:
+    """A machine ``factor`` times slower for ``length`` seconds of every ``every``, from t=0."""
+    return lambda t: factor if t % every < length else 1.0
+
+
 def lognormal_quantile(median: float, sigma: float, q: float) -> float:
     """Exact q-quantile of :func:`lognormal` (scale 1)."""
     from statistics import NormalDist
@@ -49,6 +54,8 @@ class SyntheticSource:
     0.5: numpy-like code that slows half as much in log terms). ``native_drift``
     multiplies the reference's native component alone: a process-level shift of
     one kind of work that neither the target nor the other component shares.
+    ``machine(t)`` is how much slower the whole machine (target and reference
+    alike) runs at fake time ``t``: bursts of a busy host (:func:`bursts`).
     """
 
     timer = "synthetic"
@@ -65,8 +72,10 @@ class SyntheticSource:
         reference_sigma: float = 0.05,
         tracking: float = 1.0,
         native_drift: float = 1.0,
+        machine: Callable[[float], float] | None = None,
     ) -> None:
         self._draw = draw
+        self._machine = machine or (lambda _t: 1.0)
         self._rng = random.Random(seed)
         self._speed = process_speed
         self._target_speed = process_speed**tracking * target_drift
@@ -87,7 +96,7 @@ class SyntheticSource:
         while (calls is None and (not durations or self._clock - started < min_seconds)) or (
             calls is not None and len(durations) < calls
         ):
-            value = self._target_speed * self._draw(self._rng)
+            value = self._machine(self._clock) * self._target_speed * self._draw(self._rng)
             self._clock += value
             durations.append(value)
             if calls is None and self._clock - started >= max_seconds:
@@ -99,19 +108,22 @@ class SyntheticSource:
 
     def target(self) -> Round:
         """One synthetic round: a per-call time, with the clock advanced by it."""
-        value = self._target_speed * self._draw(self._rng)
+        value = self._machine(self._clock) * self._target_speed * self._draw(self._rng)
         self._clock += value * self.batch
         return Round(value, value, 0.0)
 
     def reference(self) -> ReferenceRound:
         """One synthetic reference round (both components lognormal)."""
+        machine = self._machine(self._clock)
         python = (
-            self._speed
+            machine
+            * self._speed
             * self._reference_median
             * math.exp(self._reference_sigma * self._rng.gauss(0.0, 1.0))
         )
         native = (
-            self._speed
+            machine
+            * self._speed
             * self._native_drift
             * self._reference_median
             * math.exp(self._reference_sigma * self._rng.gauss(0.0, 1.0))

@@ -113,6 +113,7 @@ def _checks(measurement: Measurement, spec: LatencySpec) -> list[Check]:
                         measurement.confidence,
                         measurement.look_times,
                         prefix=measurement.decision_samples,
+                        fail_from=measurement.first_fail_look,
                     )
                 )
     for tier, budget in (("fail", spec.peak_memory), ("warn", spec.warn_peak_memory)):
@@ -281,15 +282,22 @@ def _estimates_line(measurement: Measurement) -> str:
 
 def _normalisation_line(measurement: Measurement) -> str:
     """How the judged times relate to the raw ones (machine-speed normalisation)."""
+    raw_p95 = measurement.quantiles().get("p95")
+    raw = f"; raw p95 {format_duration(raw_p95)}" if raw_p95 is not None else ""
     factor = measurement.speed_factor()
-    if measurement.normalised and factor is not None:
-        raw_p95 = measurement.quantiles().get("p95")
-        raw = f"; raw p95 {format_duration(raw_p95)}" if raw_p95 is not None else ""
+    if measurement.normalised_to == "saved runs" and factor is not None:
         return (
             f"machine speed: budgets judged at this machine's typical speed; the reference "
             f"workload ran {factor:.3g}x its median over {measurement.nominal_runs} saved "
             f"baseline run(s) of this test, and each round was rescaled by its neighbouring "
             f"reference rounds{raw}"
+        )
+    if measurement.normalised_to == "this run":
+        return (
+            "machine speed: budgets judged at this run's typical speed; rounds beside "
+            "reference rounds slower than their median in this run were rescaled to it "
+            f"(bursts of a slower machine){raw}; saving a baseline with "
+            "--prodguard-baseline-save also corrects a whole run on a slow machine"
         )
     if measurement.timer == "external":
         reason = "no reference rounds in external samples"
@@ -298,10 +306,7 @@ def _normalisation_line(measurement: Measurement) -> str:
     elif not measurement.reference_index:
         reason = "no reference rounds"
     else:
-        reason = (
-            f"{measurement.normalisation_note or 'no nominal reference time given'}; "
-            "saving a baseline with --prodguard-baseline-save enables it"
-        )
+        reason = measurement.normalisation_note or "no nominal reference time given"
     return f"machine speed: raw times judged, not normalised ({reason})"
 
 

@@ -98,9 +98,7 @@ class TestSaveAndLoad:
             "native",
         }
 
-    def test_a_file_saved_before_components_were_recorded_still_loads(
-        self, tmp_path: Path
-    ) -> None:
+    def test_a_file_saved_before_components_were_recorded_still_loads(self, tmp_path: Path) -> None:
         path = tmp_path / "b.json"
         save_baseline(path, make_measurement(), nodeid=NODEID)
         data = json.loads(path.read_text())
