@@ -76,8 +76,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec(
         "prodguard_latency_normalize",
-        "judge budgets at the machine's typical speed when this test has a baseline saved on "
-        "this machine (auto), or on raw times (off)",
+        "judge budgets at the machine's typical speed: a same-machine baseline's or else this "
+        "run's own (auto), or on raw times (off)",
         "choice",
         default="auto",
         choices=("auto", "off"),
