@@ -20,7 +20,7 @@ Every run is a fresh Python process (the dominant noise is between
 processes). The script prints markdown tables to stdout and writes nothing
 else (baselines live in a temporary folder that is removed).
 
-    python benchmarks/latency_gate.py            # full run (see RESULTS-latency.md for its length)
+    python benchmarks/latency_gate.py            # full run (about 35-45 minutes; see RESULTS.md)
     python benchmarks/latency_gate.py --quick    # a few runs per cell, for development
 """
 

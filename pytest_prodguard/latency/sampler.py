@@ -371,8 +371,8 @@ def measure(
     ``normalize``, budgets are judged at the machine's typical speed: times are
     rescaled by the reference workload's speed now against its median in the
     saved runs (:func:`.baseline.nominal_reference`); without such a baseline,
-    against its median in this run (bursts of a slower machine are taken out). ``min_seconds`` keeps
-    sampling after the decision until that much time has passed (use
+    against its median in this run (bursts of a slower machine are taken out).
+    ``min_seconds`` keeps sampling after the decision until that much time has passed (use
     :data:`BASELINE_SAVE_SECONDS` when the measurement will be saved as a
     baseline run). An exception raised by ``fn`` propagates unchanged.
     """
