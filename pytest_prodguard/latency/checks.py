@@ -124,10 +124,7 @@ def evaluate_statistic(
         return (FAIL if observed > budget else PASS), observed, observed, observed
     if statistic == "mean":
         estimate = math.fsum(values) / len(values)
-        # A side with no alpha has no bound (1 - alpha would round to 1).
-        low, high = mean_bounds(values, alpha_fail or 0.5, alpha_pass or 0.5)
-        low = low if alpha_fail > 0 else -math.inf
-        high = high if alpha_pass > 0 else math.inf
+        low, high = mean_bounds(values, alpha_fail, alpha_pass)
         return _status(low, high, budget), estimate, low, high
     q = QUANTILES[statistic]
     estimate = sample_quantile(ordered, q)

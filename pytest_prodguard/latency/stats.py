@@ -228,15 +228,21 @@ def student_t_quantile(p: float, dof: float) -> float:
 def mean_bounds(
     values: Sequence[float], alpha_low: float, alpha_high: float
 ) -> tuple[float, float]:
-    """Student-t bounds of the mean; approximate (CLT), unlike the quantile bounds."""
+    """Student-t bounds of the mean; approximate (CLT), unlike the quantile bounds.
+
+    A side with no error to spend (alpha 0) has no bound: it is infinite.
+    """
     n = len(values)
     if n < 2:
         return -math.inf, math.inf
     mean = math.fsum(values) / n
     variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
     standard_error = math.sqrt(variance / n)
-    low = mean - student_t_quantile(1.0 - alpha_low, n - 1) * standard_error
-    high = mean + student_t_quantile(1.0 - alpha_high, n - 1) * standard_error
+    low, high = -math.inf, math.inf
+    if alpha_low > 0:
+        low = mean - student_t_quantile(1.0 - alpha_low, n - 1) * standard_error
+    if alpha_high > 0:
+        high = mean + student_t_quantile(1.0 - alpha_high, n - 1) * standard_error
     return low, high
 
 

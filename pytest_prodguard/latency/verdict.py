@@ -282,10 +282,9 @@ def _estimates_line(measurement: Measurement) -> str:
 
 def _normalisation_line(measurement: Measurement) -> str:
     """How the judged times relate to the raw ones (machine-speed normalisation)."""
-    raw_p95 = measurement.quantiles().get("p95")
-    raw = f"; raw p95 {format_duration(raw_p95)}" if raw_p95 is not None else ""
     factor = measurement.speed_factor()
     if measurement.normalised_to == "saved runs" and factor is not None:
+        raw = _raw_p95_note(measurement)
         return (
             f"machine speed: budgets judged at this machine's typical speed; the reference "
             f"workload ran {factor:.3g}x its median over {measurement.nominal_runs} saved "
@@ -296,7 +295,7 @@ def _normalisation_line(measurement: Measurement) -> str:
         return (
             "machine speed: budgets judged at this run's typical speed; rounds beside "
             "reference rounds slower than their median in this run were rescaled to it "
-            f"(bursts of a slower machine){raw}; saving a baseline with "
+            f"(bursts of a slower machine){_raw_p95_note(measurement)}; saving a baseline with "
             "--prodguard-baseline-save also corrects a whole run on a slow machine"
         )
     if measurement.timer == "external":
@@ -308,6 +307,12 @@ def _normalisation_line(measurement: Measurement) -> str:
     else:
         reason = measurement.normalisation_note or "no nominal reference time given"
     return f"machine speed: raw times judged, not normalised ({reason})"
+
+
+def _raw_p95_note(measurement: Measurement) -> str:
+    """The `; raw p95 ...` suffix of a normalised line: the times before rescaling."""
+    raw_p95 = measurement.quantiles().get("p95")
+    return f"; raw p95 {format_duration(raw_p95)}" if raw_p95 is not None else ""
 
 
 def _bound(value: float) -> str:
