@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from latency_gate import HEADROOM, WORKLOADS, Hog, child_env, make_workload, pooled_quantile
+from latency_gate import (
+    HEADROOM,
+    WORKLOADS,
+    Hog,
+    make_workload,
+    pooled_quantile,
+    run_script_child,
+)
 
 WAYS = ("this run", "raw")
 LABELS = {"this run": "at the run's typical speed (default)", "raw": "raw (normalize=off)"}
@@ -57,14 +63,8 @@ def child(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_child(config: dict[str, Any]) -> dict[str, Any]:
-    completed = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(config)],
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        check=True,
-    )
-    return dict(json.loads(completed.stdout.strip().splitlines()[-1]))
+    """Run this script's child with ``config`` in a fresh process; return its result."""
+    return run_script_child(__file__, config)
 
 
 def main() -> None:

@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -28,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from latency_gate import child_env, make_workload
+from latency_gate import make_workload, run_script_child
 
 SLOW = 1.4
 
@@ -89,7 +88,7 @@ def reference_inside_outside(run: dict[str, Any]) -> tuple[list[float], list[flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=40, help="fresh processes")
     args = parser.parse_args()
     if args.child:
@@ -98,14 +97,7 @@ def main() -> None:
     started = time.time()
     runs = []
     for _ in range(args.runs):
-        completed = subprocess.run(
-            [sys.executable, __file__, "--child"],
-            capture_output=True,
-            text=True,
-            env=child_env(),
-            check=True,
-        )
-        runs.append(json.loads(completed.stdout.strip().splitlines()[-1]))
+        runs.append(run_script_child(__file__, {}))
     minutes = (time.time() - started) / 60
     shares = sorted(sum(r > SLOW for r in run["ratios"]) / len(run["ratios"]) for run in runs)
     lengths = [length for run in runs for length in burst_lengths(run["ratios"])]
@@ -133,6 +125,8 @@ def main() -> None:
     for label in ("1", "2-4", "5-19", "20-99", "100+"):
         calls = sum(n for n in lengths if bucket(n) == label)
         print(f"| {label} | {counts[label]} | {calls} |")
+    longest = max(lengths, default=0)
+    print(f"\nLongest burst: {longest} calls (about {longest * middle / 1000:.1f} ms).")
     print("\n| reference rounds | rounds | median reference time / process median |")
     print("|---|---|---|")
     for label, values in (("inside a burst", inside), ("outside", outside)):

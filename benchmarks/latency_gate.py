@@ -161,9 +161,15 @@ def child_env() -> dict[str, str]:
 
 
 def run_child(config: dict[str, Any]) -> dict[str, Any]:
+    """Run this script's child with ``config`` in a fresh process; return its JSON result."""
+    return run_script_child(__file__, config)
+
+
+def run_script_child(script: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Run ``script --child CONFIG_JSON`` in a fresh process; its last stdout line is JSON."""
     env = child_env()
     completed = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(config)],
+        [sys.executable, script, "--child", json.dumps(config)],
         capture_output=True,
         text=True,
         env=env,

@@ -24,8 +24,8 @@ from pytest_prodguard.latency.stats import spending_weights
 
 FIRST_LOOK = 10
 #: Least sampling time a look must span to fail a budget. The shared machines slow
-#: down in bursts of about 1-7 ms (every call in a burst, and the reference rounds
-#: beside them, about 1.6x slower); a look that spans less than several bursts can
+#: down in bursts of up to about 8 ms (every call in a burst, and the reference rounds
+#: beside them, about 1.5-1.6x slower); a look that spans less than several bursts can
 #: be one burst from end to end (``benchmarks/RESULTS.md``, "Bursts").
 MIN_FAIL_SECONDS = 0.05
 #: A planned last look closer than this factor to the previous one replaces it.
