@@ -1,8 +1,4 @@
-"""The ``prodguard`` command: registry, report, baseline and profiling tools.
-
-``prodguard incidents list|check|new``, ``prodguard report``,
-``prodguard baselines`` and ``prodguard profile -- CMD``.
-"""
+"""``prodguard incidents list|check|new``: the incident registry."""
 
 from __future__ import annotations
 
@@ -10,8 +6,6 @@ import argparse
 import datetime as dt
 import json
 import re
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,29 +18,8 @@ _ERROR_LINE = re.compile(r"\b(ERROR|CRITICAL|FATAL|Traceback|Exception|panic)\b"
 _ID_KEYS = ("request_id", "trace_id", "traceId", "requestId", "correlation_id")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``prodguard`` console script; returns the exit status."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if args_list[:1] == ["profile"]:
-            return _profile(args_list[1:])
-        parser = _parser()
-        args = parser.parse_args(args_list)
-        if not hasattr(args, "handler"):
-            parser.print_help()
-            return 2
-        return int(args.handler(args))
-    except ProdguardUsageError as exc:
-        print(f"prodguard: error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="prodguard", description="pytest-prodguard's registry, report and profiling tools"
-    )
-    commands = parser.add_subparsers(title="commands")
-
+def register(commands: Any) -> None:
+    """Add ``prodguard incidents`` and its subcommands."""
     incidents = commands.add_parser("incidents", help="the incident registry")
     incidents_commands = incidents.add_subparsers(title="incident commands")
     listing = incidents_commands.add_parser("list", help="list the registry's incidents")
@@ -65,18 +38,6 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--id", dest="incident_id", help="the id; default INC-<year>-<next number>")
     new.add_argument("--date", default=None, help="incident date, default today (YYYY-MM-DD)")
     new.set_defaults(handler=_incidents_new)
-
-    report = commands.add_parser("report", help="show or convert a --prodguard-report JSON file")
-    report.add_argument("path", type=Path)
-    report.add_argument("--html", type=Path, help="write an HTML page instead of printing")
-    report.set_defaults(handler=_report)
-
-    baselines = commands.add_parser("baselines", help="list saved latency baselines")
-    baselines.add_argument("--dir", type=Path, default=Path(".prodguard/baselines"))
-    baselines.set_defaults(handler=_baselines)
-
-    commands.add_parser("profile", help="profile a command with py-spy as its parent: -- CMD ...")
-    return parser
 
 
 def _incidents_list(args: argparse.Namespace) -> int:
@@ -183,68 +144,3 @@ def _guard_skeleton(incident_id: str, has_excerpt: bool) -> str:
         f"def test_{incident_id.lower().replace('-', '_')}_does_not_recur(incident):\n"
         f"{read}    ...  # reproduce the incident here; it must fail while the bug is open\n"
     )
-
-
-def _report(args: argparse.Namespace) -> int:
-    from pytest_prodguard.report import render_html
-
-    try:
-        report = json.loads(args.path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ProdguardUsageError(
-            "path", str(args.path), f"a prodguard JSON report ({exc})"
-        ) from None
-    if args.html:
-        atomic_write_text(args.html, render_html(report))
-        print(f"wrote {args.html}")
-        return 0
-    print(f"outcomes: {report.get('outcomes')}  duration: {report.get('duration')} s")
-    incidents = report.get("incidents") or {}
-    for guard in incidents.get("guards", []):
-        print(f"  {guard['outcome']:<12} {guard['incident']} {guard['title']}")
-    for incident in incidents.get("unguarded_fixed", []):
-        print(f"  {'no guard':<12} {incident['id']} {incident['title']}")
-    for test in report.get("tests", []):
-        kinds = sorted(k for k in test if k not in ("nodeid", "outcome", "duration"))
-        if kinds:
-            print(f"{test['outcome']:<8} {test['nodeid']}  [{', '.join(kinds)}]")
-    return 0
-
-
-def _baselines(args: argparse.Namespace) -> int:
-    """List every saved latency baseline; exit 1 when a file cannot be used."""
-    from pytest_prodguard.latency import BaselineError, load_baseline, machine_fingerprint
-    from pytest_prodguard.latency.compare import summarise_baseline
-
-    files = sorted(args.dir.glob("*.json")) if args.dir.is_dir() else []
-    if not files:
-        print(f"no baselines in {args.dir}")
-        return 0
-    fingerprint = machine_fingerprint()
-    broken = 0
-    for path in files:
-        try:
-            baseline = load_baseline(path)
-        except BaselineError as error:
-            print(f"{path.name}: {error}")
-            broken += 1
-            continue
-        print(f"{baseline.nodeid}  {summarise_baseline(baseline, fingerprint)}")
-    return 1 if broken else 0
-
-
-def _profile(argv: list[str]) -> int:
-    from pytest_prodguard.profiling import profile_command
-
-    if argv[:1] in (["-h"], ["--help"]):
-        from pytest_prodguard.profiling.command import USAGE
-
-        print(USAGE)
-        print("Runs CMD as py-spy's child (no ptrace rights needed) and writes the hottest")
-        print("frames, stacks.txt and flamegraph.svg; exits with CMD's own exit status.")
-        return 0
-    return int(profile_command(argv))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
