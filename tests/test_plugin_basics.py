@@ -124,8 +124,16 @@ class TestHygieneRuns:
         # worker (pytest-benchmark would warn, and -W error make that a crash).
         for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
             monkeypatch.delenv(name, raising=False)
+        # pytest-asyncio (a dev dependency) warns at configure time unless its loop scope
+        # is set, as a project using it would.
         result = guarded.runpytest_subprocess(
-            "--strict-markers", "-W", "error", "-p", "no:cacheprovider"
+            "--strict-markers",
+            "-W",
+            "error",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
         )
         assert result.ret == pytest.ExitCode.OK
         result.assert_outcomes(**EXPECTED, warnings=0)

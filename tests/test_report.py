@@ -359,7 +359,13 @@ class TestJsonReport:
 
     def test_an_unwritable_report_does_not_crash_under_warnings_as_errors(self, project):
         project.path.joinpath("blocker").write_text("a file, not a folder")
-        result = project.runpytest("-W", "error", "--prodguard-report=blocker/run.json")
+        result = project.runpytest(
+            "-W",
+            "error",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",  # pytest-asyncio warns without it
+            "--prodguard-report=blocker/run.json",
+        )
         result.assert_outcomes(passed=2, failed=1, xfailed=1, skipped=1, errors=1)
         assert result.ret == pytest.ExitCode.TESTS_FAILED
         result.stdout.fnmatch_lines(["*could not write*blocker*"])

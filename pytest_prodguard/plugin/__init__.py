@@ -272,7 +272,7 @@ class ProdguardSession:
             if not fixtures & {"latency", "benchmark"}:
                 raise ProdguardUsageError(
                     "fixtures",
-                    sorted(fixtures),
+                    _requested_fixtures(item),
                     "a test that uses the 'latency' fixture "
                     "(latency(fn, *args)) or pytest-benchmark's 'benchmark' fixture",
                 )
@@ -717,6 +717,19 @@ class ProdguardSession:
             if "::" in arg or (invocation / target).is_file():
                 return False
         return True
+
+
+def _requested_fixtures(item: pytest.Item) -> list[str]:
+    """The fixtures the test function asks for by name (autouse ones of other plugins left out)."""
+    import inspect
+
+    function = getattr(item, "obj", None)
+    if function is None:
+        return []
+    try:
+        return sorted(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return []
 
 
 def _invocation_relative(config: pytest.Config, nodeid: str) -> str:
