@@ -6,16 +6,14 @@ import argparse
 import datetime as dt
 import json
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.files import atomic_write_text
-from pytest_prodguard.incidents import SEVERITIES, load_registry
+from pytest_prodguard.incidents import SEVERITIES, RegistryError, load_registry
 from pytest_prodguard.incidents.outcome import label
-
-_ERROR_LINE = re.compile(r"\b(ERROR|CRITICAL|FATAL|Traceback|Exception|panic)\b", re.IGNORECASE)
-_ID_KEYS = ("request_id", "trace_id", "traceId", "requestId", "correlation_id")
 
 
 def register(commands: Any) -> None:
@@ -29,14 +27,27 @@ def register(commands: Any) -> None:
     check.add_argument("--registry", type=Path, default=Path("incidents.toml"))
     check.set_defaults(handler=_incidents_check)
     new = incidents_commands.add_parser(
-        "new", help="add an incident from a log or trace excerpt and print a guard test"
+        "new",
+        help="add an incident from log evidence and print a guard test",
+        description="Add an open incident to the registry. With --from-log, the failing "
+        "request (the largest error group's example, --group N, --request-id or --trace-id) "
+        "dates the incident; its records (whole tracebacks, secrets masked) become "
+        "log-excerpt.txt, its JSON body or query request.json, and the captured failure "
+        "failure.json. With --entry, the printed guard replays the request through it.",
     )
     new.add_argument("--registry", type=Path, default=Path("incidents.toml"))
-    new.add_argument("--title", required=True)
+    new.add_argument("--title", help="default: the error group's type and place")
     new.add_argument("--severity", default="MEDIUM", type=str.upper, choices=SEVERITIES)
-    new.add_argument("--from-log", type=Path, help="log file (text or JSON lines) to excerpt")
+    new.add_argument(
+        "--from-log", action="append", type=Path, default=[], help="log (text or JSON lines)"
+    )
+    choice = new.add_mutually_exclusive_group()
+    choice.add_argument("--group", type=int, help="error group number from prodguard triage")
+    choice.add_argument("--request-id", help="the failing request's id")
+    choice.add_argument("--trace-id", help="the failing request's trace id")
+    new.add_argument("--entry", help="module:function the guard replays the request through")
     new.add_argument("--id", dest="incident_id", help="the id; default INC-<year>-<next number>")
-    new.add_argument("--date", default=None, help="incident date, default today (YYYY-MM-DD)")
+    new.add_argument("--date", default=None, help="YYYY-MM-DD; default: the evidence's, or today")
     new.set_defaults(handler=_incidents_new)
 
 
@@ -56,24 +67,52 @@ def _incidents_check(args: argparse.Namespace) -> int:
 
 
 def _incidents_new(args: argparse.Namespace) -> int:
+    from pytest_prodguard.forensics.guard import guard_source
+
     path: Path = args.registry
     registry = load_registry(path) if path.exists() else None
     known = set(registry.incidents) if registry else set()
-    date = args.date or dt.date.today().isoformat()
+    evidence = _evidence(args)
+    date = _date(args.date) or (evidence.date if evidence else None) or dt.date.today().isoformat()
     incident_id = args.incident_id or _next_id(known, date[:4])
     if incident_id in known:
         raise ProdguardUsageError("--id", incident_id, f"an id not yet in {path}")
-    excerpt, facts = _log_excerpt(args.from_log) if args.from_log else ("", {})
-    entry = _toml_entry(incident_id, args.title, args.severity, date, facts)
-    previous = path.read_text(encoding="utf-8") if path.exists() else ""
-    separator = "\n" if previous and not previous.endswith("\n\n") else ""
-    atomic_write_text(path, previous + separator + entry)
-    load_registry(path)  # the file must still parse; raises with file and line if not
-    if excerpt:
-        atomic_write_text(path.parent / "incidents" / incident_id / "log-excerpt.txt", excerpt)
-    print(f"added {incident_id} to {path}")
-    print(_guard_skeleton(incident_id, bool(excerpt)))
+    title = args.title or (evidence.group.title if evidence and evidence.group else None)
+    if not title:
+        raise ProdguardUsageError("--title", None, "a title (or --from-log to derive one)")
+    fields = _entry_fields(incident_id, title, args.severity, date, evidence)
+    text = _registry_text(path, fields)  # validated: raises before anything is written
+    if evidence is not None:
+        _write_artifacts(path.parent / "incidents" / incident_id, evidence, args.entry)
+    atomic_write_text(path, text)
+    print(f"added {incident_id} to {path}" + (f" (dated {date} from the log)" if evidence else ""))
+    failure = evidence.failure_facts() if evidence else None
+    print(guard_source(incident_id, args.entry, failure, has_payload=_has_payload(evidence)))
     return 0
+
+
+def _evidence(args: argparse.Namespace) -> Any:
+    chosen = args.group is not None or args.request_id or args.trace_id
+    if not args.from_log:
+        if chosen or args.entry:
+            raise ProdguardUsageError(
+                "--from-log", None, "a log file: --group/--request-id/--trace-id/--entry need one"
+            )
+        return None
+    from pytest_prodguard.forensics import gather
+
+    return gather(
+        args.from_log, group=args.group, request_id=args.request_id, trace_id=args.trace_id
+    )
+
+
+def _date(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ProdguardUsageError("--date", text, "a date as YYYY-MM-DD, e.g. 2025-03-14") from None
 
 
 def _next_id(known: set[str], year: str) -> str:
@@ -85,62 +124,83 @@ def _next_id(known: set[str], year: str) -> str:
     return f"INC-{year}-{max(numbers, default=0) + 1:03d}"
 
 
-def _log_excerpt(path: Path) -> tuple[str, dict[str, Any]]:
-    """The error lines of a log (with 2 lines of context) and ids found in it."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as exc:
-        raise ProdguardUsageError("--from-log", str(path), f"a readable file ({exc})") from None
-    keep: set[int] = set()
-    for number, line in enumerate(lines):
-        if _ERROR_LINE.search(line):
-            keep.update(range(max(0, number - 2), min(len(lines), number + 3)))
-    chosen = sorted(keep) if keep else list(range(min(len(lines), 50)))
-    facts: dict[str, Any] = {"errors_in_log": sum(1 for line in lines if _ERROR_LINE.search(line))}
-    ids = sorted({value for line in lines for value in _ids_in(line)})
+def _entry_fields(
+    incident_id: str, title: str, severity: str, date: str, evidence: Any
+) -> dict[str, Any]:
+    """The registry entry, in the order it is written."""
+    fields: dict[str, Any] = {
+        "id": incident_id,
+        "title": title,
+        "severity": severity,
+        "status": "open",
+        "date": dt.date.fromisoformat(date),
+    }
+    if evidence is None:
+        return fields
+    fields["summary"] = evidence.summary()
+    ids = [evidence.request_id] if evidence.request_id else []
+    if not ids and evidence.group is not None:
+        ids = evidence.group.request_ids[:1]
     if ids:
-        facts["request_ids"] = ids[:20]
-    first_error = next((line.strip() for line in lines if _ERROR_LINE.search(line)), None)
-    if first_error:
-        facts["summary"] = first_error[:300]
-    return "\n".join(lines[i] for i in chosen) + "\n", facts
+        fields["request_ids"] = ids
+    if evidence.trace_id:
+        fields["trace_ids"] = [evidence.trace_id]
+    facts = evidence.failure_facts()
+    fields["fingerprint"] = facts["fingerprint"]
+    if evidence.group is not None:
+        fields["errors_in_group"] = evidence.group.count
+    return fields
 
 
-def _ids_in(line: str) -> list[str]:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError:
-        return re.findall(r"(?:request_id|trace_id)[=:]\s*\"?([\w-]+)", line)
-    if not isinstance(record, dict):
-        return []
-    return [str(record[key]) for key in _ID_KEYS if key in record]
+def _registry_text(path: Path, fields: dict[str, Any]) -> str:
+    """The registry's text with the entry appended, checked to load before it is written.
+
+    The existing text (comments, layout) is kept byte for byte.
+    """
+    previous = path.read_text(encoding="utf-8") if path.exists() else ""
+    separator = "\n" if previous and not previous.endswith("\n\n") else ""
+    if previous and not previous.endswith("\n"):
+        separator = "\n\n"
+    text = previous + separator + _toml_entry(fields)
+    with tempfile.TemporaryDirectory() as scratch:
+        candidate = Path(scratch) / path.name
+        candidate.write_text(text, encoding="utf-8")
+        try:
+            load_registry(candidate)
+        except RegistryError as exc:
+            raise ProdguardUsageError(
+                "entry", fields.get("id"), f"an entry {path} can hold ({exc.problem})"
+            ) from None
+    return text
 
 
-def _toml_entry(
-    incident_id: str, title: str, severity: str, date: str, facts: dict[str, Any]
-) -> str:
-    lines = [
-        "[[incident]]",
-        f"id = {json.dumps(incident_id)}",
-        f"title = {json.dumps(title)}",
-        f'severity = "{severity}"',
-        'status = "open"',
-        f"date = {date}",
-    ]
-    if "summary" in facts:
-        lines.append(f"summary = {json.dumps(facts['summary'])}")
-    if "request_ids" in facts:
-        lines.append(f"request_ids = {json.dumps(facts['request_ids'])}")
-    if "errors_in_log" in facts:
-        lines.append(f"errors_in_log = {facts['errors_in_log']}")
-    return "\n".join(lines) + "\n"
+def _toml_entry(fields: dict[str, Any]) -> str:
+    return "[[incident]]\n" + "".join(f"{key} = {_toml_value(v)}\n" for key, v in fields.items())
 
 
-def _guard_skeleton(incident_id: str, has_excerpt: bool) -> str:
-    read = '    log = incident.artifacts.text("log-excerpt.txt")\n' if has_excerpt else ""
-    return (
-        "\n# A guard to start from (status is open until the fix lands):\n"
-        f'@pytest.mark.incident_repro("{incident_id}")\n'
-        f"def test_{incident_id.lower().replace('-', '_')}_does_not_recur(incident):\n"
-        f"{read}    ...  # reproduce the incident here; it must fail while the bug is open\n"
-    )
+def _toml_value(value: Any) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _write_artifacts(folder: Path, evidence: Any, entry: str | None) -> None:
+    from pytest_prodguard.forensics.replay import FAILURE_FILE, REQUEST_FILE
+
+    facts = evidence.failure_facts()
+    if entry:
+        facts["entry"] = entry
+    atomic_write_text(folder / "log-excerpt.txt", evidence.excerpt())
+    atomic_write_text(folder / FAILURE_FILE, json.dumps(facts, indent=2, sort_keys=True) + "\n")
+    if evidence.payload is not None:
+        atomic_write_text(folder / REQUEST_FILE, json.dumps(evidence.payload, indent=2) + "\n")
+
+
+def _has_payload(evidence: Any) -> bool:
+    return evidence is not None and evidence.payload is not None

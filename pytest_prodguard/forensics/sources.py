@@ -1,0 +1,57 @@
+"""Opening evidence files: text (plain or gzip), binary input refused with a clear error."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from pytest_prodguard.errors import ProdguardUsageError
+
+_SNIFF_BYTES = 8192
+
+
+def open_text(path: Path, field: str) -> IO[str]:
+    """Open ``path`` for streaming text reads; gzip by suffix; binary files are refused.
+
+    Only the first 8 KiB are checked (NUL bytes or invalid UTF-8 mean binary); a bad
+    byte further on is replaced, so one corrupt line cannot stop a long read.
+    """
+    try:
+        raw = _open_binary(path)
+        head = raw.read(_SNIFF_BYTES)
+    except (OSError, EOFError) as exc:
+        raise ProdguardUsageError(field, str(path), f"a readable text file ({exc})") from None
+    if _looks_binary(head):
+        raw.close()
+        raise ProdguardUsageError(
+            field, str(path), "a UTF-8 text file (this one is binary: NUL bytes or invalid UTF-8)"
+        )
+    raw.seek(0)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline=None)
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def _looks_binary(head: bytes) -> bool:
+    if b"\x00" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the 8 KiB boundary is not a sign of binary data.
+        return exc.start < len(head) - 4
+    return False
+
+
+def numbered_lines(path: Path, field: str) -> Iterator[tuple[int, str]]:
+    """``(line_number, line)`` pairs of a text file, newline stripped, streamed."""
+    with open_text(path, field) as handle:
+        for number, line in enumerate(handle, start=1):
+            yield number, line.rstrip("\r\n")
