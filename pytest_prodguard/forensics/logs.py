@@ -33,6 +33,24 @@ EXCEPTION_KEYS = ("exception", "exc_info", "exc_text", "stack_trace", "traceback
 REQUEST_KEYS = ("request_id", "requestId", "x_request_id", "correlation_id", "req_id")
 TRACE_KEYS = ("trace_id", "traceId", "otelTraceID", "trace.id", "dd.trace_id")
 SPAN_KEYS = ("span_id", "spanId", "otelSpanID", "span.id", "dd.span_id")
+#: Context fields a text format appends to every message; kept out of the message text.
+CONTEXT_KEYS = frozenset(
+    (
+        *REQUEST_KEYS,
+        *TRACE_KEYS,
+        *SPAN_KEYS,
+        "route",
+        "endpoint",
+        "path",
+        "user",
+        "user_id",
+        "host",
+        "hostname",
+        "version",
+        "service",
+        "env",
+    )
+)
 _CORE_KEYS = frozenset(
     (*TIME_KEYS, *LEVEL_KEYS, *MESSAGE_KEYS, *LOGGER_KEYS, *EXCEPTION_KEYS, "exc_type")
 )
@@ -115,6 +133,7 @@ def _text_record(source: str, line_number: int, lines: list[str]) -> LogRecord:
         assert basic is not None  # _is_header chose this line
         time, level, logger, rest = None, basic["level"], basic["logger"], basic["rest"]
     fields = {m["key"]: m["value"].strip("\"'") for m in _KEY_VALUE.finditer(rest)}
+    rest = _without_context(rest)
     return LogRecord(
         source=source,
         line=line_number,
@@ -129,6 +148,17 @@ def _text_record(source: str, line_number: int, lines: list[str]) -> LogRecord:
         span_id=_first(fields, SPAN_KEYS),
         fields=fields,
     )
+
+
+def _without_context(message: str) -> str:
+    """The message without the trailing ``request_id=... host=...`` context pairs."""
+    pairs = list(_KEY_VALUE.finditer(message))
+    end = len(message.rstrip())
+    for pair in reversed(pairs):
+        if pair.end() != end or pair["key"] not in CONTEXT_KEYS:
+            break
+        end = len(message[: pair.start()].rstrip())
+    return message[:end]
 
 
 def parse_traceback(lines: Iterable[str]) -> ExceptionInfo | None:
