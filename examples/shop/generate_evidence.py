@@ -63,7 +63,7 @@ class TextFormatter(logging.Formatter):
             datefmt="%Y-%m-%dT%H:%M:%S",
         )
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+    def formatException(self, ei: Any) -> str:
         return deployed_paths(super().formatException(ei))
 
 

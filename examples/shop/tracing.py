@@ -54,7 +54,12 @@ def span(name: str, **attributes: str) -> Iterator[SpanRecord]:
     """Record a span around a block; an exception marks it failed and propagates."""
     parent = TRACER.stack[-1].span_id if TRACER.stack else None
     record = SpanRecord(
-        TRACER.trace_id, f"{next(TRACER.ids):016x}", parent, name, TRACER.now_ns, attributes=attributes
+        TRACER.trace_id,
+        f"{next(TRACER.ids):016x}",
+        parent,
+        name,
+        TRACER.now_ns,
+        attributes=attributes,
     )
     TRACER.stack.append(record)
     try:
