@@ -51,6 +51,14 @@ CONTEXT_KEYS = frozenset(
         "env",
     )
 )
+_TRAILING_CONTEXT = re.compile(
+    r"(?:\s+(?:" + "|".join(re.escape(key) for key in sorted(CONTEXT_KEYS)) + r")=\S*)+\s*$"
+)
+_ID_ROLE = {
+    key: (slot, rank)
+    for slot, keys in enumerate((REQUEST_KEYS, TRACE_KEYS, SPAN_KEYS))
+    for rank, key in enumerate(keys)
+}
 _CORE_KEYS = frozenset(
     (*TIME_KEYS, *LEVEL_KEYS, *MESSAGE_KEYS, *LOGGER_KEYS, *EXCEPTION_KEYS, "exc_type")
 )
@@ -67,7 +75,8 @@ _TEXT_HEADER = re.compile(
 )
 _BASIC_HEADER = re.compile(rf"^(?P<level>{_LEVEL_WORD}):(?P<logger>[\w.]+):(?P<rest>.*)$")
 _LOGGER_PREFIX = re.compile(r"^(?:\[(?P<bracket>[\w.\-]+)\]|(?P<plain>[\w.]+)(?::| -))\s+")
-_KEY_VALUE = re.compile(r"\b(?P<key>[\w.]+)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;]+)")
+_KEY_VALUE = re.compile(r"(?<![\w.])(?P<key>[\w.]+)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;]+)")
+_PLAIN_PAIR = re.compile(r"(?<!\S)([\w.]+)=([^\s,;]*)")
 _FRAME = re.compile(r'^\s+File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?$')
 _EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
 
@@ -84,29 +93,33 @@ def read_logs(paths: Iterable[Path], stats: list[ReadStats] | None = None) -> It
 def read_log(path: Path, stats: ReadStats | None = None) -> Iterator[LogRecord]:
     """Stream one log's records; each line is JSON or text, detected line by line."""
     stats = stats if stats is not None else ReadStats(source=str(path))
+    source = str(path)
     pending: list[str] = []
+    header: re.Match[str] | None = None
     start = 0
     for number, line in numbered_lines(path, "log"):
         if line.lstrip().startswith("{"):
-            if pending:
-                yield _finish(_text_record(str(path), start, pending), stats)
-                pending = []
-            record = _json_record(str(path), number, line, stats)
+            if header is not None:
+                yield _finish(_text_record(source, start, pending, header), stats)
+                header = None
+            record = _json_record(source, number, line, stats)
             if record is not None:
                 yield _finish(record, stats)
-        elif _is_header(line):
-            if pending:
-                yield _finish(_text_record(str(path), start, pending), stats)
-            pending, start = [line], number
-        elif pending:
+            continue
+        match = _TEXT_HEADER.match(line) or _BASIC_HEADER.match(line)
+        if match is not None:
+            if header is not None:
+                yield _finish(_text_record(source, start, pending, header), stats)
+            pending, start, header = [line], number, match
+        elif header is not None:
             if len(pending) < MAX_RECORD_LINES:
                 pending.append(line)
             else:
                 stats.skip(number, "record longer than the line limit")
         elif line.strip():
             stats.skip(number, "text outside any record (no timestamp or level header)")
-    if pending:
-        yield _finish(_text_record(str(path), start, pending), stats)
+    if header is not None:
+        yield _finish(_text_record(source, start, pending, header), stats)
 
 
 def _finish(record: LogRecord, stats: ReadStats) -> LogRecord:
@@ -114,51 +127,77 @@ def _finish(record: LogRecord, stats: ReadStats) -> LogRecord:
     return record
 
 
-def _is_header(line: str) -> bool:
-    return bool(_TEXT_HEADER.match(line) or _BASIC_HEADER.match(line))
-
-
-def _text_record(source: str, line_number: int, lines: list[str]) -> LogRecord:
-    head = lines[0]
-    match = _TEXT_HEADER.match(head)
-    logger: str | None = None
-    if match:
-        time, level, rest = parse_time(match["time"]), match["level"], match["rest"]
+def _text_record(
+    source: str, line_number: int, lines: list[str], header: re.Match[str]
+) -> LogRecord:
+    groups = header.groupdict()
+    rest = groups["rest"]
+    logger = groups.get("logger")
+    time = parse_time(groups["time"]) if "time" in groups else None
+    if logger is None:
         prefix = _LOGGER_PREFIX.match(rest)
         if prefix:
             logger = prefix["bracket"] or prefix["plain"]
             rest = rest[prefix.end() :]
-    else:
-        basic = _BASIC_HEADER.match(head)
-        assert basic is not None  # _is_header chose this line
-        time, level, logger, rest = None, basic["level"], basic["logger"], basic["rest"]
-    fields = {m["key"]: m["value"].strip("\"'") for m in _KEY_VALUE.finditer(rest)}
-    rest = _without_context(rest)
+    fields, message = key_values(rest)
+    request_id, trace_id, span_id = _ids(fields)
     return LogRecord(
         source=source,
         line=line_number,
         text="\n".join(lines),
         time=time,
-        level=normalize_level(level),
-        message=rest.strip(),
+        level=normalize_level(groups["level"]),
+        message=message,
         logger=logger,
-        exception=parse_traceback(lines[1:]),
-        request_id=_first(fields, REQUEST_KEYS),
-        trace_id=_first(fields, TRACE_KEYS),
-        span_id=_first(fields, SPAN_KEYS),
+        exception=parse_traceback(lines[1:]) if len(lines) > 1 else None,
+        request_id=request_id,
+        trace_id=trace_id,
+        span_id=span_id,
         fields=fields,
     )
 
 
-def _without_context(message: str) -> str:
+def key_values(text: str) -> tuple[dict[str, str], str]:
+    """``key=value`` pairs of a text message, and the message without its trailing context.
+
+    Messages without quotes take a split-based fast path; quoted values
+    (``msg="a b"``) need the regular expression.
+    """
+    if "=" not in text:
+        return {}, text.strip()
+    if '"' in text or "'" in text:
+        pairs = list(_KEY_VALUE.finditer(text))
+        fields = {m["key"]: m["value"].strip("\"'") for m in pairs}
+        return fields, _without_context(text, pairs)
+    trailing = _TRAILING_CONTEXT.search(text)
+    message = text[: trailing.start()] if trailing else text
+    return dict(_PLAIN_PAIR.findall(text)), message.strip()
+
+
+def _without_context(message: str, pairs: list[re.Match[str]]) -> str:
     """The message without the trailing ``request_id=... host=...`` context pairs."""
-    pairs = list(_KEY_VALUE.finditer(message))
-    end = len(message.rstrip())
+    message = message.rstrip()
+    cut = len(message)
     for pair in reversed(pairs):
-        if pair.end() != end or pair["key"] not in CONTEXT_KEYS:
+        gap = message[pair.end() : cut]
+        if pair["key"] not in CONTEXT_KEYS or (gap and not gap.isspace()):
             break
-        end = len(message[: pair.start()].rstrip())
-    return message[:end]
+        cut = pair.start()
+    return message[:cut].rstrip()
+
+
+def _ids(fields: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """Request, trace and span id from the fields (earlier key spellings win)."""
+    found: list[str | None] = [None, None, None]
+    ranks = [99, 99, 99]
+    for key in fields.keys() & _ID_ROLE.keys():
+        value = fields[key]
+        if value in (None, "") or isinstance(value, (dict, list)):
+            continue
+        slot, rank = _ID_ROLE[key]
+        if rank < ranks[slot]:
+            found[slot], ranks[slot] = str(value), rank
+    return found[0], found[1], found[2]
 
 
 def parse_traceback(lines: Iterable[str]) -> ExceptionInfo | None:
@@ -196,6 +235,7 @@ def _json_record(source: str, number: int, line: str, stats: ReadStats) -> LogRe
         return None
     flat = _flatten(data)
     message = _first(flat, MESSAGE_KEYS) or ""
+    request_id, trace_id, span_id = _ids(flat)
     return LogRecord(
         source=source,
         line=number,
@@ -205,9 +245,9 @@ def _json_record(source: str, number: int, line: str, stats: ReadStats) -> LogRe
         message=message,
         logger=_first(flat, LOGGER_KEYS),
         exception=_json_exception(flat),
-        request_id=_first(flat, REQUEST_KEYS),
-        trace_id=_first(flat, TRACE_KEYS),
-        span_id=_first(flat, SPAN_KEYS),
+        request_id=request_id,
+        trace_id=trace_id,
+        span_id=span_id,
         fields={key: value for key, value in flat.items() if key not in _CORE_KEYS},
     )
 
@@ -256,6 +296,8 @@ def _int(value: object) -> int:
 
 
 def _first_value(data: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    if not data:
+        return None
     for key in keys:
         value = data.get(key)
         if value not in (None, ""):

@@ -194,15 +194,23 @@ def significant(p_value: float, groups: int) -> bool:
     return p_value < ALPHA / max(1, groups)
 
 
+_KEY_DIMENSION = {key: name for name, keys in DIMENSIONS.items() for key in keys}
+_KEY_RANK = {key: rank for keys in DIMENSIONS.values() for rank, key in enumerate(keys)}
+
+
 def dimension_values(record: LogRecord) -> dict[str, str]:
-    """The record's endpoint, user, host and version, where its fields carry them."""
+    """The record's endpoint, user, host and version, where its fields carry them.
+
+    When several keys name one dimension, the earlier in :data:`DIMENSIONS` wins.
+    """
     found: dict[str, str] = {}
-    for dimension, keys in DIMENSIONS.items():
-        for key in keys:
-            value = record.fields.get(key)
-            if value not in (None, "") and not isinstance(value, (dict, list)):
-                found[dimension] = str(value)[:200]
-                break
+    ranks: dict[str, int] = {}
+    for key in record.fields.keys() & _KEY_DIMENSION.keys():
+        value, dimension = record.fields[key], _KEY_DIMENSION[key]
+        if value in (None, "") or isinstance(value, (dict, list)):
+            continue
+        if dimension not in ranks or _KEY_RANK[key] < ranks[dimension]:
+            found[dimension], ranks[dimension] = str(value)[:200], _KEY_RANK[key]
     return found
 
 
