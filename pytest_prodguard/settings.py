@@ -23,10 +23,11 @@ class OptionSpec:
 
     key: str
     help: str
-    kind: str  # "string" | "bool" | "choice" | "float" | "int" | "optional-tolerance"
+    kind: str  # "string" | "bool" | "choice" | "float" | "int" | "optional-tolerance|severity"
     default: Any = None
     choices: tuple[str, ...] = ()
     metavar: str | None = None
+    const: str | None = None  # the value of a bare flag whose argument is optional
 
     @property
     def flag(self) -> str:
@@ -46,6 +47,15 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "fail the run when a fixed incident in the registry has no collected guard test",
         "bool",
         default=False,
+    ),
+    OptionSpec(
+        "prodguard_require_postmortem",
+        "fail the run when an incident at or above SEVERITY (default HIGH) lacks its "
+        "post-mortem: a fixed one its root_cause, action_items or guard test, an open one "
+        "its guard test",
+        "optional-severity",
+        metavar="SEVERITY",
+        const="HIGH",
     ),
     OptionSpec(
         "prodguard_report",
@@ -94,6 +104,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "(default 10 percent) with statistical significance",
         "optional-tolerance",
         metavar="TOL",
+        const="10%",
     ),
     OptionSpec(
         "prodguard_baseline_dir",
@@ -148,6 +159,7 @@ class Settings:
     incidents: Path
     incidents_explicit: bool
     require_guards: bool
+    require_postmortem: str | None
     report: Path | None
     latency: str
     latency_scale: float
@@ -206,7 +218,20 @@ def _convert(spec: OptionSpec, raw: object, source: str) -> Any:
         return number
     if spec.kind == "optional-tolerance":
         return parse_tolerance(raw, source=source)
+    if spec.kind == "optional-severity":
+        return _severity_or_off(raw, source)
     return str(raw)
+
+
+def _severity_or_off(raw: object, source: str) -> str | None:
+    text = str(raw).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return "HIGH"
+    if text in ("false", "no", "off", "0"):
+        return None
+    from pytest_prodguard.incidents.postmortem import parse_severity
+
+    return parse_severity(raw, source)
 
 
 def _positive_float(key: str, raw: object, source: str) -> float:
@@ -264,6 +289,7 @@ def build_settings(
         incidents=path("prodguard_incidents", "incidents.toml"),
         incidents_explicit=bool(values["prodguard_incidents"]),
         require_guards=values["prodguard_require_guards"],
+        require_postmortem=values["prodguard_require_postmortem"],
         report=path("prodguard_report", "") if report else None,
         latency=values["prodguard_latency"],
         latency_scale=values["prodguard_latency_scale"],

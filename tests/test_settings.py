@@ -28,6 +28,7 @@ ROOT = Path("/project")
 INI_VALUES: dict[str, tuple[str, object]] = {
     "prodguard_incidents": ("ops/registry.toml", "ops/registry.toml"),
     "prodguard_require_guards": ("true", True),
+    "prodguard_require_postmortem": ("medium", "MEDIUM"),
     "prodguard_report": ("out/run.json", "out/run.json"),
     "prodguard_latency": ("warn", "warn"),
     "prodguard_latency_scale": ("1.5", 1.5),
@@ -47,6 +48,7 @@ INI_VALUES: dict[str, tuple[str, object]] = {
 CLI_VALUES: dict[str, tuple[object, object]] = {
     "prodguard_incidents": ("cli.toml", "cli.toml"),
     "prodguard_require_guards": (True, True),
+    "prodguard_require_postmortem": ("HIGH", "HIGH"),
     "prodguard_report": ("cli.html", "cli.html"),
     "prodguard_latency": ("off", "off"),
     "prodguard_latency_scale": ("2", 2.0),
@@ -65,6 +67,7 @@ CLI_VALUES: dict[str, tuple[object, object]] = {
 # key -> a bad value; string options that accept any text are absent on purpose
 BAD_VALUES: dict[str, str] = {
     "prodguard_require_guards": "maybe",
+    "prodguard_require_postmortem": "SEVERE",
     "prodguard_report": "run.txt",
     "prodguard_latency": "loud",
     "prodguard_latency_scale": "-1",

@@ -52,11 +52,35 @@ def register(commands: Any) -> None:
 
 
 def _incidents_list(args: argparse.Namespace) -> int:
+    from pytest_prodguard.incidents import postmortem
+
     registry = load_registry(args.registry)
     for incident in sorted(registry, key=lambda i: i.id):
         print(f"{incident.status:<6} {incident.date:<10} {label(incident)}")
+        print(f"{'':17} post-mortem: {_postmortem_state(postmortem.postmortem_of(incident))}")
+    today = dt.date.today()
+    for record, item in postmortem.overdue_items(registry, today):
+        print(postmortem.overdue_line(record, item, today))
     print(f"{len(registry)} incidents in {registry.path}")
     return 0
+
+
+def _postmortem_state(post: Any) -> str:
+    """``root cause yes, 2 action items (1 done), timeline 4 entries, link`` in one line."""
+    done = sum(1 for item in post.action_items if item.done)
+    parts = [
+        f"root cause {'yes' if post.root_cause else 'MISSING'}",
+        f"{len(post.action_items)} action items ({done} done)"
+        if post.action_items
+        else "action items MISSING",
+    ]
+    if post.timeline:
+        parts.append(f"timeline {len(post.timeline)} entries")
+    if post.contributing_factors:
+        parts.append(f"{len(post.contributing_factors)} contributing factors")
+    if post.link:
+        parts.append(f"post-mortem {post.link}")
+    return ", ".join(parts)
 
 
 def _incidents_check(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.incidents.postmortem import registry_postmortem_error
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -154,6 +155,9 @@ def _parse_entry(path: Path, index: int, entry: object) -> Incident:
         value = entry.get(key)
         if value is not None and not isinstance(value, str):
             raise RegistryError(path, f"{where}: {key}={value!r}: must be a string")
+    postmortem_error = registry_postmortem_error(where, entry)  # incidents/postmortem.py
+    if postmortem_error:
+        raise RegistryError(path, postmortem_error)
     date = entry["date"]
     if not isinstance(date, (str, dt.date)):
         raise RegistryError(path, f"{where}: date={date!r}: must be a date such as 2025-03-14")

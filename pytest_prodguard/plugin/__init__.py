@@ -18,6 +18,7 @@ import pytest
 
 from pytest_prodguard import recorder
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.plugin import postmortem
 from pytest_prodguard.settings import OPTIONS, Settings, build_settings
 
 if TYPE_CHECKING:
@@ -103,8 +104,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             kwargs["action"] = "store_true"
         elif spec.kind == "choice":
             kwargs["choices"] = spec.choices
-        elif spec.kind == "optional-tolerance":
-            kwargs.update(nargs="?", const="10%", metavar=spec.metavar)
+        elif spec.const is not None:
+            kwargs.update(nargs="?", const=spec.const, metavar=spec.metavar)
         else:
             kwargs["metavar"] = spec.metavar
         group.addoption(spec.flag, **kwargs)
@@ -123,6 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"prodguard: {exc}") from None
     session = ProdguardSession(config, settings)
     config.pluginmanager.register(session, "prodguard-session")
+    postmortem.register(config, settings)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(session), "prodguard-xdist")
 
