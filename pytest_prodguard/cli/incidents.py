@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,9 @@ def _incidents_new(args: argparse.Namespace) -> int:
     if evidence is not None:
         _write_artifacts(path.parent / "incidents" / incident_id, evidence, args.entry)
     atomic_write_text(path, text)
-    print(f"added {incident_id} to {path}" + (f" (dated {date} from the log)" if evidence else ""))
+    # The status line goes to stderr so `prodguard incidents new ... > test_x.py` is Python.
+    dated = f" (dated {date} from the log)" if evidence else ""
+    print(f"added {incident_id} to {path}{dated}", file=sys.stderr)
     failure = evidence.failure_facts() if evidence else None
     print(guard_source(incident_id, args.entry, failure, has_payload=_has_payload(evidence)))
     return 0

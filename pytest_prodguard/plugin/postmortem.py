@@ -79,8 +79,9 @@ class PostmortemPlugin:
         if self.problems and exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
+    @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """The "prodguard post-mortems" section: what is lacking, what is overdue."""
+        """The "prodguard post-mortems" section, after the incidents one: lacking, overdue."""
         if not (self.problems or self.overdue):
             return
         terminalreporter.write_sep("=", "prodguard post-mortems")

@@ -145,8 +145,7 @@ class TestIncidentFromEvidence:
         assert entry["date"].isoformat() == "2025-06-01"
         assert entry["summary"] == "ZeroDivisionError: float division by zero"
         assert entry["errors_in_group"] == 2
-        out = capsys.readouterr().out
-        assert "dated 2025-06-01 from the log" in out
+        assert "dated 2025-06-01 from the log" in capsys.readouterr().err
 
     def test_the_registry_keeps_its_comments_and_layout(self, registry, log):
         assert new(registry, "--from-log", str(log)) == 0
