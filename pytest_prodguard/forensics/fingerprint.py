@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Sequence
 
+from pytest_prodguard.forensics.masking import EMAIL
 from pytest_prodguard.forensics.records import ExceptionInfo, Frame, LogRecord
 
 #: How many innermost application frames name an error's place.
@@ -22,7 +23,7 @@ _MASKS = (
         ),
         "<uuid>",
     ),
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    (EMAIL, "<email>"),
     (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
     (re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"), "<hex>"),
     (re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z][\w-]*\d[\w-]*\b"), "<id>"),

@@ -16,7 +16,7 @@ CREDENTIAL_NAMES = re.compile(
     r"(?i)(pass(word|wd)?|secret|token|api[_-]?key|auth(orization)?|credential|cookie|"
     r"session[_-]?id|private[_-]?key|ssn|card[_-]?number|cvv)"
 )
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _JWT = re.compile(r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{5,}")
 _CARD = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])")
@@ -31,7 +31,7 @@ def mask_text(text: str) -> str:
     text = _CREDENTIAL_ASSIGNMENT.sub(_mask_assignment, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
     text = _JWT.sub(MASK, text)
-    text = _EMAIL.sub(MASK, text)
+    text = EMAIL.sub(MASK, text)
     return _CARD.sub(_mask_card, text)
 
 
