@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pytest_prodguard.logs._words import (
     character_classes,
@@ -29,6 +30,18 @@ from pytest_prodguard.logs._words import (
 
 Span = tuple[int, int]
 
+
+def _hint_finder(hints: tuple[str, ...]) -> Callable[[str], bool]:
+    """A cheap pre-filter: whether a text contains any of the lower-case ``hints``."""
+    pattern = re.compile("|".join(hints))
+    return lambda text: pattern.search(_lower(text)) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _lower(text: str) -> str:
+    return text.lower()  # cached: several detectors pre-filter the same line
+
+
 # ---------------------------------------------------------------- payment cards
 
 _CARD_CANDIDATE = re.compile(r"(?<![\w.+/-])\d(?:[ -]?\d){11,18}(?![\w/]|[.-]\d)")
@@ -36,6 +49,7 @@ _CARD_GROUPED = re.compile(
     r"^\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?$"  # 4-4-4-4(-3): Visa, MC, Discover, ...
     r"|^\d{4}([ -])\d{6}\2\d{4,5}$"  # 4-6-5 Amex, 4-6-4 Diners
 )
+_IBAN_HEAD = re.compile(r"[A-Z]{2}\d{2} ?$")
 CARD_CONTEXT = word_set(
     "card cards cc ccn pan credit debit visa mastercard master amex discover jcb diners "
     "unionpay maestro payment pay paid charge charged charging billing cardholder"
@@ -106,6 +120,8 @@ def scan_cards(text: str) -> Iterator[Span]:
             continue
         if not _luhn_valid(digits):
             continue
+        if _IBAN_HEAD.search(text, max(0, match.start() - 6), match.start()):
+            continue  # the digits of an IBAN printed in groups: "DE89 3704 0044 ..."
         before = words_before(text, match.start())
         nearest = before[-1] if before else ""
         if nearest in NUMBER_ID_WORDS and not _card_number_key(before):
@@ -142,9 +158,17 @@ def scan_emails(text: str) -> Iterator[Span]:
             continue
         if text.startswith("git@", match.start()) and text[match.end() : match.end() + 1] == ":":
             continue
-        if text[max(0, match.start() - 3) : match.start()] == "://":
-            continue  # https://user@host: a URL's user name
+        if "://" in _token_before(text, match.start()):
+            continue  # https://user@host, redis://u:p@host: a URL's user or password
         yield match.span()
+
+
+def _token_before(text: str, start: int) -> str:
+    """The non-space run of characters that ends at ``start``."""
+    begin = start
+    while begin > 0 and not text[begin - 1].isspace() and text[begin - 1] not in "\"'<":
+        begin -= 1
+    return text[begin:start]
 
 
 # ---------------------------------------------------------------- phone numbers
@@ -156,6 +180,26 @@ _PHONE_NANP = re.compile(
     r"(?<![\w+.-])(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}(?![\w]|[.-]\d)"
 )
 _PHONE_NATIONAL = re.compile(r"(?<![\w+.-])\(?0?\d{2,5}\)?(?:[ -]?\d{2,4}){1,3}(?![\w]|[.-]\d)")
+_DIGIT_RUN = re.compile(r"\d{3}")
+_has_phone_hint = _hint_finder(
+    (
+        "phone",
+        "tel",
+        "mobile",
+        "msisdn",
+        "cell",
+        "sms",
+        "whatsapp",
+        "fax",
+        "call",
+        "contact",
+        "dial",
+        "landline",
+    )
+)
+QUANTITY_WORDS = word_set(
+    "amount delta diff balance total change offset value count size bytes sum score price qty"
+)
 PHONE_CONTEXT = word_set(
     "phone phones tel telephone mobile msisdn cell cellphone sms whatsapp fax callback "
     "caller callee contact dial dialed dialing landline"
@@ -166,18 +210,34 @@ def scan_phones(text: str) -> Iterator[Span]:
     """Phone numbers: international ``+CC`` numbers (8-15 digits), North American
     numbers printed with separators, and other national numbers next to a phone word."""
     seen: list[Span] = []
-    for match in _PHONE_INTERNATIONAL.finditer(text):
-        if 8 <= _digit_count(match.group()) <= 15:
-            seen.append(match.span())
+    if not _DIGIT_RUN.search(text):
+        return
+    if "+" in text:
+        seen += [
+            m.span()
+            for m in _PHONE_INTERNATIONAL.finditer(text)
+            if _phone_digits(m.group()) and not _signed_quantity(text, m.start())
+        ]
     for match in _PHONE_NANP.finditer(text):
         if not _overlaps(match.span(), seen):
             seen.append(match.span())
-    for match in _PHONE_NATIONAL.finditer(text):
-        if _overlaps(match.span(), seen) or not 9 <= _digit_count(match.group()) <= 13:
-            continue
-        if PHONE_CONTEXT.intersection(words_before(text, match.start(), count=3)):
-            seen.append(match.span())
+    if _has_phone_hint(text):
+        for match in _PHONE_NATIONAL.finditer(text):
+            if _overlaps(match.span(), seen) or not 9 <= _digit_count(match.group()) <= 13:
+                continue
+            if PHONE_CONTEXT.intersection(words_before(text, match.start(), count=3)):
+                seen.append(match.span())
     yield from sorted(seen)
+
+
+def _signed_quantity(text: str, start: int) -> bool:
+    """``amount=+596158210``: a signed number after a quantity word is not a phone."""
+    before = words_before(text, start, count=1)
+    return bool(before) and before[0] in QUANTITY_WORDS
+
+
+def _phone_digits(number: str) -> bool:
+    return 8 <= _digit_count(number) <= 15
 
 
 def _digit_count(text: str) -> int:
@@ -244,6 +304,7 @@ def _end_after_chars(text: str, start: int, count: int) -> int | None:
 
 _SSN_DASHED = re.compile(r"(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w]|-\d)")
 _SSN_PLAIN = re.compile(r"(?<![\w-])(\d{3}) ?(\d{2}) ?(\d{4})(?![\w-])")
+_has_ssn_hint = _hint_finder(("ssn", "social", "security", "taxpayer", "tin"))
 SSN_CONTEXT = word_set("ssn ssns social security taxpayer tin itin")
 
 
@@ -257,6 +318,8 @@ def scan_ssns(text: str) -> Iterator[Span]:
     for match in _SSN_DASHED.finditer(text):
         if ssn_valid(*match.groups()):
             yield match.span()
+    if not _has_ssn_hint(text):
+        return
     for match in _SSN_PLAIN.finditer(text):
         if ssn_valid(*match.groups()) and SSN_CONTEXT.intersection(
             words_before(text, match.start(), count=3)
@@ -332,11 +395,18 @@ def scan_authorization(text: str) -> Iterator[Span]:
         if scheme == "basic":
             ok = _is_basic_credentials(value) or _after_authorization_word(text, match.start())
         elif scheme == "bearer":
-            ok = len(value) >= 16 and character_classes(value) >= 2
+            ok = (
+                len(value) >= 16
+                and character_classes(value) >= 2
+                and not _KEY_VALUE_INSIDE.search(value)
+            )
         else:
             ok = _after_authorization_word(text, match.start()) and len(value) >= 12
         if ok:
             yield match.start(2), match.end(2)
+
+
+_KEY_VALUE_INSIDE = re.compile(r"\w=[^=]")  # "Bearer expires_in=3600" is not a token
 
 
 def _is_basic_credentials(value: str) -> bool:
@@ -352,7 +422,9 @@ def _after_authorization_word(text: str, start: int) -> bool:
     return bool({"authorization", "auth"}.intersection(words_before(text, start, count=3)))
 
 
-_URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://([^\s:/?#@\"']+):([^\s/?#@\"']+)@")
+# The password part runs to the last "@" of the authority: logged passwords are often
+# not percent-encoded and may hold "#", "?" or even "@".
+_URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://([^\s:/?#@\"']+):([^\s/\"']+)@")
 
 
 def scan_url_credentials(text: str) -> Iterator[Span]:
@@ -367,10 +439,25 @@ def scan_url_credentials(text: str) -> Iterator[Span]:
 # ---------------------------------------------------------------- credential-named fields
 
 _KEY_VALUE = re.compile(
-    r"""(?P<key>[A-Za-z_][A-Za-z0-9_.-]{0,48})["']?\s*(?:=>|[=:])\s*"""
+    r"""(?<![A-Za-z0-9_.-])(?P<key>[A-Za-z_][A-Za-z0-9_.-]{0,48})["']?\s*(?:=>|[=:])\s*"""
     r"""(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s,;&}\])"'<>]+))"""
 )
-_CREDENTIAL_HINT = re.compile(r"(?i)pass|pwd|secret|token|key|auth|cred|cookie|session|sid")
+# A command line's "--password 'x'" / "--api-key x" (the "=" form is a key-value pair).
+_CLI_OPTION = re.compile(r"""(?<!\S)--(?P<key>[A-Za-z][\w-]{1,40}) +['"]?(?P<value>[^\s'"]+)""")
+_has_credential_hint = _hint_finder(
+    (
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "cred",
+        "cookie",
+        "sid",
+        "session",
+    )
+)
 STRONG_NAMES = word_set(
     "password passwd pwd passphrase secret token apikey credential credentials "
     "authorization bearer jwt otp pin privatekey"
@@ -378,7 +465,7 @@ STRONG_NAMES = word_set(
 PASSWORD_NAMES = word_set("password passwd pwd passphrase pin otp")
 STRONG_KEY_PAIRS = word_set(
     "api access secret private signing encryption master account subscription client "
-    "license webhook hmac app consumer"
+    "webhook hmac app consumer"
 )
 NOT_SECRET_BEFORE = word_set(
     "page next continuation cursor sync pagination cancellation idempotency lexer parser "
@@ -412,23 +499,37 @@ def credential_kind(key: str) -> str | None:
     return None
 
 
-def _field_values(text: str) -> Iterator[tuple[str, str, Span]]:
-    if not _CREDENTIAL_HINT.search(text):
-        return
+@functools.lru_cache(maxsize=64)
+def _field_values(text: str) -> tuple[tuple[str, str, Span], ...]:
+    """``(key, value, value span)`` of the key-value pairs in ``text`` whose key may
+    name a credential (cached: the credential and entropy detectors both ask)."""
+    if not _has_credential_hint(text):
+        return ()
+    fields = [
+        (match.group("key"), match.group("value"), match.span("value"))
+        for match in _CLI_OPTION.finditer(text)
+    ]
     for match in _KEY_VALUE.finditer(text):
+        if not _has_credential_hint(match.group("key")):
+            continue
         for group in ("dq", "sq", "bare"):
             value = match.group(group)
             if value is not None:
-                yield match.group("key"), value, match.span(group)
+                fields.append((match.group("key"), value, match.span(group)))
                 break
+    return tuple(fields)
+
+
+_PATH = re.compile(r"^\.{0,2}/[a-z0-9_.-]+(?:/[A-Za-z0-9_.-]*)*$")
 
 
 def _real_value(value: str) -> bool:
+    """Not a placeholder, a reference to a secret store, or a file path."""
     return not (
         len(value) < 4
         or is_placeholder(value)
-        or is_camel_identifier(value)
-        or value.startswith(("arn:", "projects/", "/", "./", "vault:", "sm://", "[MASKED"))
+        or value.startswith(("arn:", "projects/", "vault:", "sm://", "[MASKED"))
+        or _PATH.match(value)
     )
 
 
@@ -444,7 +545,8 @@ def scan_credential_fields(text: str) -> Iterator[Span]:
     for key, value, span in _field_values(text):
         if credential_kind(key) != "strong" or not _real_value(value):
             continue
-        if tokens(key)[-1] in PASSWORD_NAMES or _looks_generated(value):
+        is_password = tokens(key)[-1] in PASSWORD_NAMES
+        if is_password or (_looks_generated(value) and not is_camel_identifier(value)):
             yield span
 
 
@@ -453,6 +555,8 @@ def scan_high_entropy(text: str) -> Iterator[Span]:
     in fields whose name may hold a credential (``session``, ``cookie``, ``license_key``)."""
     for key, value, span in _field_values(text):
         if credential_kind(key) != "weak" or not _real_value(value) or is_uuid(value):
+            continue
+        if is_camel_identifier(value) or any(c.isspace() for c in value):
             continue
         if _is_high_entropy(value):
             yield span

@@ -17,7 +17,7 @@ _PLACEHOLDER = re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
-_CAMEL_IDENTIFIER = re.compile(r"^[a-z]+(?:[A-Z][a-z0-9]+)+$")
+_CAMEL_IDENTIFIER = re.compile(r"^[a-z]+(?:[A-Z][a-z]+)+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
