@@ -7,14 +7,19 @@ import datetime as dt
 import json
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.files import atomic_write_text
-from pytest_prodguard.incidents import SEVERITIES, RegistryError, load_registry
+from pytest_prodguard.incidents import SEVERITIES, load_registry
 from pytest_prodguard.incidents.outcome import label
+from pytest_prodguard.incidents.writer import (
+    TomlValue,
+    append_incident,
+    toml_string,
+    validate_date,
+    validate_incident_id,
+)
 
 
 def register(commands: Any) -> None:
@@ -95,27 +100,40 @@ def _incidents_new(args: argparse.Namespace) -> int:
     from pytest_prodguard.forensics.guard import guard_source
 
     path: Path = args.registry
-    registry = load_registry(path) if path.exists() else None
-    known = set(registry.incidents) if registry else set()
+    known = set(load_registry(path).incidents) if path.exists() else set()
+    given_date = validate_date(args.date, field="--date") if args.date is not None else None
+    if args.incident_id is not None:
+        validate_incident_id(args.incident_id, field="--id")
+    title = _title(args.title) if args.title is not None else None
     evidence = _evidence(args)
-    date = _date(args.date) or (evidence.date if evidence else None) or dt.date.today().isoformat()
-    incident_id = args.incident_id or _next_id(known, date[:4])
+    date = given_date or _evidence_date(evidence) or dt.date.today()
+    incident_id = args.incident_id or _next_id(known, str(date.year))
     if incident_id in known:
         raise ProdguardUsageError("--id", incident_id, f"an id not yet in {path}")
-    title = args.title or (evidence.group.title if evidence and evidence.group else None)
+    title = title or (evidence.group.title if evidence and evidence.group else None)
     if not title:
         raise ProdguardUsageError("--title", None, "a title (or --from-log to derive one)")
     fields = _entry_fields(incident_id, title, args.severity, date, evidence)
-    text = _registry_text(path, fields)  # validated: raises before anything is written
-    if evidence is not None:
-        _write_artifacts(path.parent / "incidents" / incident_id, evidence, args.entry)
-    atomic_write_text(path, text)
+    artifacts = _artifacts(evidence, args.entry) if evidence is not None else None
+    append_incident(path, fields, artifacts)  # validates everything before writing
     # The status line goes to stderr so `prodguard incidents new ... > test_x.py` is Python.
-    dated = f" (dated {date} from the log)" if evidence else ""
+    dated = f" (dated {date} from the log)" if evidence and not given_date else ""
     print(f"added {incident_id} to {path}{dated}", file=sys.stderr)
     failure = evidence.failure_facts() if evidence else None
     print(guard_source(incident_id, args.entry, failure, has_payload=_has_payload(evidence)))
     return 0
+
+
+def _title(value: str) -> str:
+    """The title, refused here (named as the flag) if blank or not storable as TOML."""
+    if not value.strip():
+        raise ProdguardUsageError("--title", value, "a non-empty text")
+    toml_string(value, field="--title")
+    return value
+
+
+def _evidence_date(evidence: Any) -> dt.date | None:
+    return dt.date.fromisoformat(evidence.date) if evidence and evidence.date else None
 
 
 def _evidence(args: argparse.Namespace) -> Any:
@@ -133,15 +151,6 @@ def _evidence(args: argparse.Namespace) -> Any:
     )
 
 
-def _date(text: str | None) -> str | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise ProdguardUsageError("--date", text, "a date as YYYY-MM-DD, e.g. 2025-03-14") from None
-
-
 def _next_id(known: set[str], year: str) -> str:
     numbers = [
         int(match.group(1))
@@ -152,15 +161,15 @@ def _next_id(known: set[str], year: str) -> str:
 
 
 def _entry_fields(
-    incident_id: str, title: str, severity: str, date: str, evidence: Any
-) -> dict[str, Any]:
+    incident_id: str, title: str, severity: str, date: dt.date, evidence: Any
+) -> dict[str, TomlValue]:
     """The registry entry, in the order it is written."""
-    fields: dict[str, Any] = {
+    fields: dict[str, TomlValue] = {
         "id": incident_id,
         "title": title,
         "severity": severity,
         "status": "open",
-        "date": dt.date.fromisoformat(date),
+        "date": date,
     }
     if evidence is None:
         return fields
@@ -179,54 +188,20 @@ def _entry_fields(
     return fields
 
 
-def _registry_text(path: Path, fields: dict[str, Any]) -> str:
-    """The registry's text with the entry appended, checked to load before it is written.
-
-    The existing text (comments, layout) is kept byte for byte.
-    """
-    previous = path.read_text(encoding="utf-8") if path.exists() else ""
-    separator = "\n" if previous and not previous.endswith("\n\n") else ""
-    if previous and not previous.endswith("\n"):
-        separator = "\n\n"
-    text = previous + separator + _toml_entry(fields)
-    with tempfile.TemporaryDirectory() as scratch:
-        candidate = Path(scratch) / path.name
-        candidate.write_text(text, encoding="utf-8")
-        try:
-            load_registry(candidate)
-        except RegistryError as exc:
-            raise ProdguardUsageError(
-                "entry", fields.get("id"), f"an entry {path} can hold ({exc.problem})"
-            ) from None
-    return text
-
-
-def _toml_entry(fields: dict[str, Any]) -> str:
-    return "[[incident]]\n" + "".join(f"{key} = {_toml_value(v)}\n" for key, v in fields.items())
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
-
-
-def _write_artifacts(folder: Path, evidence: Any, entry: str | None) -> None:
+def _artifacts(evidence: Any, entry: str | None) -> dict[str, str]:
+    """The incident's artifact files: masked excerpt, failure facts, request payload."""
     from pytest_prodguard.forensics.replay import FAILURE_FILE, REQUEST_FILE
 
     facts = evidence.failure_facts()
     if entry:
         facts["entry"] = entry
-    atomic_write_text(folder / "log-excerpt.txt", evidence.excerpt())
-    atomic_write_text(folder / FAILURE_FILE, json.dumps(facts, indent=2, sort_keys=True) + "\n")
+    files = {
+        "log-excerpt.txt": evidence.excerpt(),
+        FAILURE_FILE: json.dumps(facts, indent=2, sort_keys=True) + "\n",
+    }
     if evidence.payload is not None:
-        atomic_write_text(folder / REQUEST_FILE, json.dumps(evidence.payload, indent=2) + "\n")
+        files[REQUEST_FILE] = json.dumps(evidence.payload, indent=2) + "\n"
+    return files
 
 
 def _has_payload(evidence: Any) -> bool:

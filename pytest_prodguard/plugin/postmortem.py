@@ -1,58 +1,44 @@
-"""Post-mortem discipline: ``--prodguard-require-postmortem`` and overdue action items.
+"""Post-mortem discipline, on the controller only: lacking post-mortems, overdue action items.
 
-One plugin object, registered from ``pytest_configure``. It records which incidents
-the collected tests guard (shipped from xdist workers), then at the end of the run
-fails it when an incident at or above the chosen severity lacks its post-mortem, and
-lists action items past their due date in the "prodguard post-mortems" section.
+A run section (see :mod:`.report`): with ``--prodguard-require-postmortem [SEVERITY]``
+it fails a run when an incident at or above that severity lacks its post-mortem
+(a fixed one: root cause, action items or a guard test; an open one: its guard),
+and it lists action items past their due date. Guarded incident ids come from the
+incidents concern, which also gathers them from pytest-xdist workers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodguard.settings import Settings
+from pytest_prodguard.plugin.common import is_worker, limited_to_chosen_files, register_plugin
+from pytest_prodguard.plugin.report import add_run_section
 
-_WORKER_KEY = "prodguard_postmortem_guarded"
-
-
-def register(config: pytest.Config, settings: Settings) -> None:
-    """Add the post-mortem plugin (and its xdist hooks where xdist is installed)."""
-    plugin = PostmortemPlugin(config, settings)
-    config.pluginmanager.register(plugin, "prodguard-postmortem")
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_XdistHooks(plugin), "prodguard-postmortem-xdist")
+if TYPE_CHECKING:
+    from pytest_prodguard.plugin.incidents import IncidentsPlugin
+    from pytest_prodguard.settings import Settings
 
 
-class PostmortemPlugin:
-    """Collects guarded incident ids; judges and reports post-mortems at the end."""
+class PostmortemSection:
+    """Judges the registry's post-mortems at the end of the run and reports them."""
 
-    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+    name = "postmortems"
+
+    def __init__(self, config: pytest.Config, settings: Settings, guards: IncidentsPlugin):
         self.config = config
         self.settings = settings
-        self.guarded: set[str] = set()
-        self.problems: list[str] = []
+        self.guards = guards
+        self.lacking: list[dict[str, Any]] = []
         self.overdue: list[str] = []
-        self.partial_run = False
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Note the incident each collected guard names (before -k/-m deselect it)."""
-        for item in items:
-            for marker in item.iter_markers("incident_repro"):
-                incident_id = marker.args[0] if marker.args else marker.kwargs.get("incident_id")
-                if isinstance(incident_id, str):
-                    self.guarded.add(incident_id)
+        self.guards_judged = True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Judge the registry's post-mortems; a lacking one fails an otherwise green run."""
-        if hasattr(self.config, "workerinput"):
-            self.config.workeroutput[_WORKER_KEY] = sorted(self.guarded)  # type: ignore[attr-defined]
-            return
-        registry = self._registry()
+        """Find lacking post-mortems and overdue items; a lacking one fails a green run."""
+        registry = self.guards.registry() if self.settings.incidents.exists() else None
         if registry is None:
             return
         from pytest_prodguard.incidents import postmortem
@@ -65,66 +51,58 @@ class PostmortemPlugin:
         threshold = self.settings.require_postmortem
         if threshold is None:
             return
-        self.partial_run = _limited_to_files(self.config)
+        self.guards_judged = not limited_to_chosen_files(self.config)
         for record in sorted(registry, key=lambda r: r.id):
-            if not postmortem.at_or_above(record.severity, threshold):
-                continue
-            guarded = self.partial_run or record.id in self.guarded
-            lacking = postmortem.missing(record, guarded)
-            if lacking:
-                self.problems.append(
-                    f"NO POST-MORTEM {record.id} [{record.severity}] {record.status}: "
-                    f"lacks {', '.join(lacking)}"
-                )
-        if self.problems and exitstatus == 0:
+            if postmortem.at_or_above(record.severity, threshold):
+                guarded = not self.guards_judged or record.id in self.guards.guarded_ids
+                lacking = postmortem.missing(record, guarded)
+                if lacking:
+                    self.lacking.append({"incident": record.id, "lacks": lacking})
+        if self.lacking and exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """The "prodguard post-mortems" section, after the incidents one: lacking, overdue."""
-        if not (self.problems or self.overdue):
+    def to_dict(self) -> dict[str, Any] | None:
+        """The report's ``postmortems`` section (None when there is nothing to say)."""
+        if not (self.lacking or self.overdue):
+            return None
+        return {"lacking": self.lacking, "overdue": self.overdue}
+
+    def write_terminal(self, terminalreporter: Any) -> None:
+        """The "prodguard post-mortems" section."""
+        if not (self.lacking or self.overdue):
             return
+        registry = self.guards.registry()
+        records = {record.id: record for record in registry} if registry else {}
         terminalreporter.write_sep("=", "prodguard post-mortems")
-        for line in self.problems:
-            terminalreporter.write_line(line, red=True)
+        for entry in self.lacking:
+            record = records[entry["incident"]]
+            terminalreporter.write_line(
+                f"NO POST-MORTEM {record.id} [{record.severity}] {record.status}: "
+                f"lacks {', '.join(entry['lacks'])}",
+                red=True,
+            )
         for line in self.overdue:
             terminalreporter.write_line(line, yellow=True)
-        if self.problems:
+        if self.lacking:
             terminalreporter.write_line(
                 f"FAILED: --prodguard-require-postmortem {self.settings.require_postmortem}: "
-                f"{len(self.problems)} incident(s) lack their post-mortem",
+                f"{len(self.lacking)} incident(s) lack their post-mortem",
                 red=True,
                 bold=True,
             )
-        if self.partial_run and self.settings.require_postmortem:
+        if not self.guards_judged:
             terminalreporter.write_line(
                 "guard tests not judged: this run was limited to specific files or node ids",
                 yellow=True,
             )
 
-    def _registry(self) -> Any:
-        path = self.settings.incidents
-        if not path.exists():
-            return None
-        from pytest_prodguard.incidents import RegistryError, load_registry
 
-        try:
-            return load_registry(path)
-        except RegistryError:
-            return None  # the incidents plugin reports a broken registry
-
-
-class _XdistHooks:
-    def __init__(self, plugin: PostmortemPlugin) -> None:
-        self.plugin = plugin
-
-    def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """Merge the guarded incident ids a worker collected."""
-        output = getattr(node, "workeroutput", {})
-        self.plugin.guarded.update(output.get(_WORKER_KEY, []))
-
-
-def _limited_to_files(config: pytest.Config) -> bool:
-    """Whether the run named files or node ids, so guards elsewhere were not collected."""
-    invocation = config.invocation_params.dir
-    return any("::" in arg or (invocation / arg.split("::", 1)[0]).is_file() for arg in config.args)
+def register(config: pytest.Config, settings: Settings) -> None:
+    """Register the section on the controller, after the incidents concern."""
+    if is_worker(config):
+        return
+    guards = config.pluginmanager.get_plugin("prodguard-incidents")
+    assert guards is not None, "the incidents concern registers before this one"
+    section = PostmortemSection(config, settings, guards)
+    register_plugin(config, section, "prodguard-postmortem")
+    add_run_section(config, section)

@@ -201,8 +201,9 @@ class TestFailingCommandsLeaveTheRegistryAlone:
         [
             (["--request-id", "r-404"], "--request-id='r-404': an id that appears in"),
             (["--group", "9"], "--group=9: a group number from 1 to 2"),
-            (["--date", "2025-13-40"], "--date='2025-13-40': a date as YYYY-MM-DD"),
-            (["--title", "bad \x7f title"], "an entry"),
+            (["--date", "2025-13-40"], "--date='2025-13-40': a calendar date written YYYY-MM-DD"),
+            (["--title", "bad \udc80 title"], "valid Unicode text"),
+            (["--id", "../../x"], "--id='../../x': letters, digits"),
             (["--id", "INC-2025-001"], "--id='INC-2025-001': an id not yet in"),
         ],
     )
