@@ -56,7 +56,8 @@ class Evidence:
         """``ZeroDivisionError: float division by zero`` or the error message, masked."""
         exception = self.failure.exception
         text = f"{exception.type}: {exception.message}" if exception else self.failure.message
-        return mask_text(" ".join(text.split()))[:300]
+        one_line = text.strip().replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+        return mask_text(one_line)[:300]
 
     def failure_facts(self) -> dict[str, Any]:
         """What the guard checks for: exception type, status, fingerprint and group facts."""
@@ -96,14 +97,14 @@ def gather(
     """
     if request_id is None and trace_id is None:
         result = _triaged(paths)
-        chosen = _group(result, group or 1)
+        chosen = _group(result, group or 1, paths)
         request_id = chosen.example.request_id
         trace_id = None if request_id else chosen.example.trace_id
         if request_id is None and trace_id is None:
             return _evidence([chosen.example], chosen, None, None)
     records: list[LogRecord] = []
     builder = GroupBuilder()
-    for record in read_logs(paths):
+    for record in read_logs(paths, field="--from-log"):
         builder.add(record)
         if len(records) < MAX_RECORDS and _belongs(record, request_id, trace_id):
             records.append(record)
@@ -136,15 +137,17 @@ def _evidence(
 
 def _triaged(paths: Sequence[Path]) -> Triage:
     builder = GroupBuilder()
-    for record in read_logs(paths):
+    for record in read_logs(paths, field="--from-log"):
         builder.add(record)
     return builder.finish([])
 
 
-def _group(result: Triage, number: int) -> ErrorGroup:
+def _group(result: Triage, number: int, paths: Sequence[Path]) -> ErrorGroup:
     if not result.groups:
         raise ProdguardUsageError(
-            "--from-log", "", f"a log with at least one error record ({result.records} read, none)"
+            "--from-log",
+            _names(paths),
+            f"a log with at least one error record ({result.records} records read, none)",
         )
     if not 1 <= number <= len(result.groups):
         raise ProdguardUsageError(

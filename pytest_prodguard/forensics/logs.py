@@ -74,6 +74,7 @@ _TEXT_HEADER = re.compile(
     r"(?P<rest>.*)$"
 )
 _BASIC_HEADER = re.compile(rf"^(?P<level>{_LEVEL_WORD}):(?P<logger>[\w.]+):(?P<rest>.*)$")
+_LEVEL_HEADER = re.compile(rf"^\[?(?P<level>{_LEVEL_WORD})\]?(?:\s+|:\s*)(?P<rest>.*)$")
 _LOGGER_PREFIX = re.compile(r"^(?:\[(?P<bracket>[\w.\-]+)\]|(?P<plain>[\w.]+)(?::| -))\s+")
 _KEY_VALUE = re.compile(r"(?<![\w.])(?P<key>[\w.]+)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;]+)")
 _PLAIN_PAIR = re.compile(r"(?<!\S)([\w.]+)=([^\s,;]*)")
@@ -81,23 +82,30 @@ _FRAME = re.compile(r'^\s+File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<
 _EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
 
 
-def read_logs(paths: Iterable[Path], stats: list[ReadStats] | None = None) -> Iterator[LogRecord]:
-    """Stream the records of every log, in file order; ``stats`` receives one per file."""
+def read_logs(
+    paths: Iterable[Path], stats: list[ReadStats] | None = None, *, field: str = "log"
+) -> Iterator[LogRecord]:
+    """Stream the records of every log, in file order; ``stats`` receives one per file.
+
+    ``field`` names the input in errors (``--from-log`` for the command that takes it).
+    """
     for path in paths:
         file_stats = ReadStats(source=str(path))
         if stats is not None:
             stats.append(file_stats)
-        yield from read_log(path, file_stats)
+        yield from read_log(path, file_stats, field=field)
 
 
-def read_log(path: Path, stats: ReadStats | None = None) -> Iterator[LogRecord]:
+def read_log(
+    path: Path, stats: ReadStats | None = None, *, field: str = "log"
+) -> Iterator[LogRecord]:
     """Stream one log's records; each line is JSON or text, detected line by line."""
     stats = stats if stats is not None else ReadStats(source=str(path))
     source = str(path)
     pending: list[str] = []
     header: re.Match[str] | None = None
     start = 0
-    for number, line in numbered_lines(path, "log"):
+    for number, line in numbered_lines(path, field):
         if line.lstrip().startswith("{"):
             if header is not None:
                 yield _finish(_text_record(source, start, pending, header), stats)
@@ -106,7 +114,7 @@ def read_log(path: Path, stats: ReadStats | None = None) -> Iterator[LogRecord]:
             if record is not None:
                 yield _finish(record, stats)
             continue
-        match = _TEXT_HEADER.match(line) or _BASIC_HEADER.match(line)
+        match = _TEXT_HEADER.match(line) or _BASIC_HEADER.match(line) or _LEVEL_HEADER.match(line)
         if match is not None:
             if header is not None:
                 yield _finish(_text_record(source, start, pending, header), stats)

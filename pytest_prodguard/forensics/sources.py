@@ -16,14 +16,15 @@ _SNIFF_BYTES = 8192
 def open_text(path: Path, field: str) -> IO[str]:
     """Open ``path`` for streaming text reads; gzip by suffix; binary files are refused.
 
-    Only the first 8 KiB are checked (NUL bytes or invalid UTF-8 mean binary); a bad
-    byte further on is replaced, so one corrupt line cannot stop a long read.
+    Only the first 8 KiB are checked (more than :data:`BINARY_SHARE` of NUL bytes or
+    invalid UTF-8 means binary); bad bytes in a text file are replaced, so one
+    corrupt line cannot stop a long read.
     """
     try:
         raw = _open_binary(path)
         head = raw.read(_SNIFF_BYTES)
     except (OSError, EOFError) as exc:
-        raise ProdguardUsageError(field, str(path), f"a readable text file ({exc})") from None
+        raise ProdguardUsageError(field, str(path), f"a readable file ({exc})") from None
     if _looks_binary(head):
         raw.close()
         raise ProdguardUsageError(
@@ -39,15 +40,17 @@ def _open_binary(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
+#: Share of NUL bytes and undecodable bytes in the head above which a file is binary: a
+#: stray NUL or a mis-encoded byte in a text log is not, an executable or archive is.
+BINARY_SHARE = 0.1
+_MIN_ODD_BYTES = 4  # a two-byte mis-encoding in a one-line file is still text
+
+
 def _looks_binary(head: bytes) -> bool:
-    if b"\x00" in head:
-        return True
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut by the 8 KiB boundary is not a sign of binary data.
-        return exc.start < len(head) - 4
-    return False
+    if len(head) == _SNIFF_BYTES:
+        head = head[:-3]  # a multi-byte character cut at the boundary is not binary data
+    odd = head.count(b"\x00") + head.decode("utf-8", errors="replace").count("\ufffd")
+    return odd >= _MIN_ODD_BYTES and odd > BINARY_SHARE * len(head)
 
 
 def numbered_lines(path: Path, field: str) -> Iterator[tuple[int, str]]:

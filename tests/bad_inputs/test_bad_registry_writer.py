@@ -76,14 +76,14 @@ class TestAnyTextRoundTrips:
         run = new(cli, registry, "--title", "t", "--from-log", str(log), "--id", "INC-9")
         assert run.code == 0, run.err
         summary = load_registry(registry).get("INC-9").summary
-        assert summary == f"ERROR {first_line}".strip()
+        assert summary == first_line.strip()  # the error's message (issue 19), not the raw line
 
     def test_non_utf8_log_bytes_become_replacement_characters(self, cli, registry, tmp_path):
         log = tmp_path / "app.log"
         log.write_bytes(b"ERROR bad \xff\xfe byte\n")
         run = new(cli, registry, "--title", "t", "--from-log", str(log), "--id", "INC-9")
         assert run.code == 0, run.err
-        assert load_registry(registry).get("INC-9").summary == "ERROR bad \ufffd\ufffd byte"
+        assert load_registry(registry).get("INC-9").summary == "bad \ufffd\ufffd byte"
 
 
 BAD_DATES = [

@@ -107,6 +107,13 @@ class TestTextLogs:
         assert stats.malformed == 2
         assert "app.log:1: text outside any record" in stats.examples[0]
 
+    def test_a_stray_nul_or_bad_byte_in_a_text_log_is_not_binary(self, tmp_path):
+        path = tmp_path / "app.log"
+        path.write_bytes(TEXT_LOG.encode() + b"2025-06-01T12:00:09Z ERROR bad \xff byte \x00\n")
+        records, stats = records_and_stats(path)
+        assert records[-1].message == "bad \ufffd byte \x00"
+        assert stats.malformed == 0
+
     def test_gzip_logs_are_read(self, tmp_path):
         path = tmp_path / "app.log.gz"
         path.write_bytes(gzip.compress(TEXT_LOG.encode()))
@@ -123,7 +130,7 @@ class TestTextLogs:
             list(read_log(path))
 
     def test_a_missing_file_is_a_clear_error(self, tmp_path):
-        with pytest.raises(ProdguardUsageError, match="readable text file"):
+        with pytest.raises(ProdguardUsageError, match="a readable file"):
             list(read_log(tmp_path / "nope.log"))
 
 
