@@ -1,9 +1,10 @@
 """Masking secrets and personal data in evidence before it is stored as an artifact.
 
-A small stand-in for the log-contract detectors (``pytest_prodguard.logs``): emails,
-payment card numbers (Luhn-checked), bearer tokens, JWTs and the values of
-credential-named fields. :func:`mask_text` is the one entry point, so it can later
-delegate to those detectors.
+:func:`mask_text` runs the log-contract detectors (:func:`pytest_prodguard.logs.mask`:
+cards, emails, phones, IBANs, keys, JWTs, authorization headers, credential fields,
+high-entropy tokens, and any detector a team registers), then a floor of its own
+for what they leave: emails, Luhn-valid card numbers, bearer tokens, JWTs and the
+values of credential-named fields.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ _JWT = re.compile(r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{5,}")
 _CARD = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])")
 _CREDENTIAL_ASSIGNMENT = re.compile(
     rf"(?P<key>[\"']?[\w.-]*{CREDENTIAL_NAMES.pattern[4:]}[\w.-]*[\"']?\s*[=:]\s*)"
-    r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
+    r"(?![\"']?\[MASKED)(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
 )
 
 
 def mask_text(text: str) -> str:
-    """``text`` with emails, card numbers, bearer tokens, JWTs and credential values masked."""
+    """``text`` with secrets and personal data masked (detectors first, then the floor)."""
+    from pytest_prodguard.logs import mask
+
+    text = mask(text)
     text = _CREDENTIAL_ASSIGNMENT.sub(_mask_assignment, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
     text = _JWT.sub(MASK, text)

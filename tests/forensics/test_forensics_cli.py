@@ -157,7 +157,7 @@ class TestIncidentFromEvidence:
         assert new(registry, "--from-log", str(log), "--request-id", "r-1", "--title", "t") == 0
         folder = artifacts(registry, "INC-2025-002")
         payload = json.loads((folder / "request.json").read_text())
-        assert payload == {"sku": "pen", "email": "[MASKED]", "password": "[MASKED]"}
+        assert payload == {"sku": "pen", "email": "[MASKED:email]", "password": "[MASKED]"}
         excerpt = (folder / "log-excerpt.txt").read_text()
         assert "ann@example.com" not in excerpt
         assert "hunter2" not in excerpt

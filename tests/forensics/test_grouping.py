@@ -134,7 +134,7 @@ class TestMasking:
         masked = mask_text(text)
         assert kept in masked
         assert gone not in masked
-        assert "[MASKED]" in masked
+        assert "[MASKED" in masked
 
     def test_numbers_that_fail_luhn_are_kept(self):
         assert mask_text("order 1234567890123") == "order 1234567890123"
@@ -142,7 +142,7 @@ class TestMasking:
     def test_payload_values_under_credential_names_are_masked(self):
         payload = {"user": {"email": "a@b.io", "token": 5}, "items": [{"card_number": "x"}]}
         assert mask_value(payload) == {
-            "user": {"email": "[MASKED]", "token": "[MASKED]"},
+            "user": {"email": "[MASKED:email]", "token": "[MASKED]"},
             "items": [{"card_number": "[MASKED]"}],
         }
 
