@@ -51,7 +51,13 @@ def register(commands: Any) -> None:
     choice.add_argument("--group", type=int, help="error group number from prodguard triage")
     choice.add_argument("--request-id", help="the failing request's id")
     choice.add_argument("--trace-id", help="the failing request's trace id")
-    new.add_argument("--entry", help="module:function the guard replays the request through")
+    entry = new.add_mutually_exclusive_group()
+    entry.add_argument("--entry", help="module:function the guard replays the request through")
+    entry.add_argument(
+        "--entry-fixture",
+        metavar="NAME",
+        help="a fixture whose value is the callable the guard replays the request through",
+    )
     new.add_argument("--id", dest="incident_id", help="the id; default INC-<year>-<next number>")
     new.add_argument("--date", default=None, help="YYYY-MM-DD; default: the evidence's, or today")
     new.set_defaults(handler=_incidents_new)
@@ -97,9 +103,17 @@ def _incidents_check(args: argparse.Namespace) -> int:
 
 
 def _incidents_new(args: argparse.Namespace) -> int:
-    from pytest_prodguard.forensics.guard import guard_source
+    from pytest_prodguard.forensics.guard import (
+        guard_source,
+        validate_entry,
+        validate_fixture_name,
+    )
 
     path: Path = args.registry
+    if args.entry is not None:
+        validate_entry(args.entry)
+    if args.entry_fixture is not None:
+        validate_fixture_name(args.entry_fixture)
     known = set(load_registry(path).incidents) if path.exists() else set()
     given_date = validate_date(args.date, field="--date") if args.date is not None else None
     if args.incident_id is not None:
@@ -114,13 +128,18 @@ def _incidents_new(args: argparse.Namespace) -> int:
     if not title:
         raise ProdguardUsageError("--title", None, "a title (or --from-log to derive one)")
     fields = _entry_fields(incident_id, title, args.severity, date, evidence)
-    artifacts = _artifacts(evidence, args.entry) if evidence is not None else None
+    replay_through = args.entry or (f"fixture {args.entry_fixture}" if args.entry_fixture else None)
+    artifacts = _artifacts(evidence, replay_through) if evidence is not None else None
     append_incident(path, fields, artifacts)  # validates everything before writing
     # The status line goes to stderr so `prodguard incidents new ... > test_x.py` is Python.
     dated = f" (dated {date} from the log)" if evidence and not given_date else ""
     print(f"added {incident_id} to {path}{dated}", file=sys.stderr)
     failure = evidence.failure_facts() if evidence else None
-    print(guard_source(incident_id, args.entry, failure, has_payload=_has_payload(evidence)))
+    has_payload = _has_payload(evidence)
+    guard = guard_source(
+        incident_id, args.entry, failure, has_payload=has_payload, entry_fixture=args.entry_fixture
+    )
+    print(guard)
     return 0
 
 
@@ -139,9 +158,11 @@ def _evidence_date(evidence: Any) -> dt.date | None:
 def _evidence(args: argparse.Namespace) -> Any:
     chosen = args.group is not None or args.request_id or args.trace_id
     if not args.from_log:
-        if chosen or args.entry:
+        if chosen or args.entry or args.entry_fixture:
             raise ProdguardUsageError(
-                "--from-log", None, "a log file: --group/--request-id/--trace-id/--entry need one"
+                "--from-log",
+                None,
+                "a log file: --group/--request-id/--trace-id/--entry/--entry-fixture need one",
             )
         return None
     from pytest_prodguard.forensics import gather

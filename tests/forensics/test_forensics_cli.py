@@ -204,6 +204,8 @@ class TestFailingCommandsLeaveTheRegistryAlone:
             (["--date", "2025-13-40"], "--date='2025-13-40': a calendar date written YYYY-MM-DD"),
             (["--title", "bad \udc80 title"], "valid Unicode text"),
             (["--id", "../../x"], "--id='../../x': letters, digits"),
+            (["--entry", 'app:run("x")'], "--entry='app:run(\"x\")': package.module:function"),
+            (["--entry-fixture", "1client"], "--entry-fixture='1client': the name of a fixture"),
             (["--id", "INC-2025-001"], "--id='INC-2025-001': an id not yet in"),
         ],
     )

@@ -143,6 +143,21 @@ def test_guards_run_under_xdist(shop, capsys):
     result.stdout.fnmatch_lines(["*2 open still reproducing*"])
 
 
+def test_a_guard_can_replay_through_a_fixture(shop, capsys):
+    shop.makeconftest(
+        "import pytest\nfrom shop.service import handle\n\n"
+        "@pytest.fixture\ndef shop_api():\n    return handle\n"
+    )
+    registry = str(shop.path / "incidents.toml")
+    log = str(EVIDENCE / "app.jsonl")
+    args = ["incidents", "new", "--registry", registry, "--from-log", log]
+    assert main([*args, "--group", "2", "--entry-fixture", "shop_api"]) == 0
+    out = capsys.readouterr().out
+    assert "def test_inc_2026_001_does_not_recur(incident, shop_api):" in out
+    shop.makepyfile(test_guard=out[out.index("import pytest") :])
+    shop.runpytest("-p", "no:cacheprovider").assert_outcomes(xfailed=1)
+
+
 def test_a_guard_without_entry_point_skips_with_write_the_repro(shop, capsys):
     registry = str(shop.path / "incidents.toml")
     log = str(EVIDENCE / "app.log")
