@@ -21,6 +21,7 @@ from pytest_prodguard.forensics.records import (
     LogRecord,
     ReadStats,
     normalize_level,
+    parse_iso,
     parse_time,
 )
 from pytest_prodguard.forensics.sources import numbered_lines
@@ -141,7 +142,7 @@ def _text_record(
     groups = header.groupdict()
     rest = groups["rest"]
     logger = groups.get("logger")
-    time = parse_time(groups["time"]) if "time" in groups else None
+    time = parse_iso(groups["time"]) if "time" in groups else None
     if logger is None:
         prefix = _LOGGER_PREFIX.match(rest)
         if prefix:

@@ -100,9 +100,9 @@ def parse_time(value: object) -> dt.datetime | None:
     text = str(value).strip()
     if not text:
         return None
-    if re.fullmatch(r"\d+(\.\d+)?", text):
+    if _EPOCH.fullmatch(text):
         return _from_epoch(float(text))
-    return _from_iso(text)
+    return parse_iso(text)
 
 
 def _from_epoch(number: float) -> dt.datetime | None:
@@ -116,26 +116,25 @@ def _from_epoch(number: float) -> dt.datetime | None:
     return None
 
 
-_COMMON_ISO = re.compile(r"(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}):(\d{2})(?:[.,](\d{1,6})\d*)?Z?")
+_EPOCH = re.compile(r"\d+(\.\d+)?")
+_COMMON_ISO = re.compile(r"(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})(?:[.,](\d{1,6})\d*)?Z?")
 
 
-@functools.lru_cache(maxsize=256)
-def _minute_start(prefix: str) -> dt.datetime | None:
-    return _slow_iso(prefix.replace(" ", "T") + ":00Z")
+@functools.lru_cache(maxsize=4096)
+def _second_start(prefix: str) -> dt.datetime | None:
+    return _slow_iso(prefix + "Z")
 
 
-def _from_iso(text: str) -> dt.datetime | None:
-    """Timestamps of the common UTC shape take a cached per-minute fast path."""
+def parse_iso(text: str) -> dt.datetime | None:
+    """An ISO 8601 timestamp; the common UTC shape takes a cached per-second fast path."""
     common = _COMMON_ISO.fullmatch(text)
     if common is None:
         return _slow_iso(text)
-    minute = _minute_start(common.group(1))
-    seconds = int(common.group(2))
-    if minute is None or seconds > 59:
-        return None
-    fraction = common.group(3)
-    micros = int((fraction + "000000")[:6]) if fraction else 0
-    return minute + dt.timedelta(seconds=seconds, microseconds=micros)
+    second = _second_start(common.group(1))
+    fraction = common.group(2)
+    if second is None or not fraction:
+        return second
+    return second + dt.timedelta(microseconds=int((fraction + "00000")[:6]))
 
 
 def _slow_iso(text: str) -> dt.datetime | None:

@@ -135,14 +135,18 @@ class GroupBuilder:
     def add(self, record: LogRecord) -> None:
         """Count a record for the baselines and, if it is an error, in its group."""
         self.records += 1
-        if record.time is not None:
-            self.minutes[_minute(record.time)] += 1
-            self.first = record.time if self.first is None else min(self.first, record.time)
-            self.last = record.time if self.last is None else max(self.last, record.time)
-        for dimension, value in dimension_values(record).items():
-            counter = self.values[dimension]
-            if value in counter or len(counter) < MAX_VALUES:
-                counter[value] += 1
+        time = record.time
+        if time is not None:
+            self.minutes[int(time.timestamp() // 60)] += 1
+            if self.first is None or time < self.first:
+                self.first = time
+            if self.last is None or time > self.last:
+                self.last = time
+        if record.fields:
+            for dimension, value in dimension_values(record).items():
+                counter = self.values[dimension]
+                if value in counter or len(counter) < MAX_VALUES:
+                    counter[value] += 1
         if not record.is_error:
             return
         self.errors += 1
