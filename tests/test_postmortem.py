@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,15 @@ class TestRequirePostmortemOption:
             ]
         )
         result.stdout.no_fnmatch_line("NO POST-MORTEM INC-4*")
+
+    def test_the_json_report_carries_the_section(self, suite):
+        args = ["-p", "no:cacheprovider", "--prodguard-require-postmortem", "CRITICAL"]
+        suite.runpytest(*args, "--prodguard-report", "run.json")
+        report = json.loads(suite.path.joinpath("run.json").read_text())
+        assert report["postmortems"]["lacking"] == [
+            {"incident": "INC-2", "lacks": ["root_cause", "action_items"]}
+        ]
+        assert report["postmortems"]["overdue"][0].startswith("OVERDUE     INC-1")
 
     def test_severity_from_the_ini_and_a_complete_registry_passes(self, suite):
         suite.path.joinpath("incidents.toml").write_text(COMPLETE)
