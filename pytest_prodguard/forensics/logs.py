@@ -107,7 +107,7 @@ def read_log(
     header: re.Match[str] | None = None
     start = 0
     for number, line in numbered_lines(path, field):
-        if line.lstrip().startswith("{"):
+        if line[:1] == "{" or (line[:1].isspace() and line.lstrip()[:1] == "{"):
             if header is not None:
                 yield _finish(_text_record(source, start, pending, header), stats)
                 header = None
@@ -153,7 +153,7 @@ def _text_record(
     return LogRecord(
         source=source,
         line=line_number,
-        text="\n".join(lines),
+        text=lines[0] if len(lines) == 1 else "\n".join(lines),
         time=time,
         level=normalize_level(groups["level"]),
         message=message,

@@ -55,6 +55,6 @@ def _looks_binary(head: bytes) -> bool:
 
 def numbered_lines(path: Path, field: str) -> Iterator[tuple[int, str]]:
     """``(line_number, line)`` pairs of a text file, newline stripped, streamed."""
-    with open_text(path, field) as handle:
+    with open_text(path, field) as handle:  # universal newlines: "\r\n" arrives as "\n"
         for number, line in enumerate(handle, start=1):
-            yield number, line.rstrip("\r\n")
+            yield number, line[:-1] if line[-1:] == "\n" else line
