@@ -147,6 +147,35 @@ class TestIncidentFromEvidence:
         assert entry["errors_in_group"] == 2
         assert "dated 2025-06-01 from the log" in capsys.readouterr().err
 
+    def test_a_json_lines_log_gives_a_readable_summary_not_the_raw_line(self, registry, tmp_path):
+        path = tmp_path / "app.jsonl"
+        lines = [
+            {
+                "ts": "2025-06-02T08:00:00Z",
+                "level": "info",
+                "msg": "in",
+                "request_id": "a",
+                "payload": {"coupon": None},
+            },
+            {
+                "ts": "2025-06-02T08:00:01Z",
+                "level": "error",
+                "msg": "promo failed",
+                "request_id": "a",
+                "status": 500,
+                "exception": 'Traceback (most recent call last):\n  File "/srv/promo.py", line 3,'
+                " in apply\n    return COUPONS[code]\nKeyError: 'SAVE10'",
+            },
+        ]
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        assert new(registry, "--from-log", str(path)) == 0
+        entry = tomllib.loads(registry.read_text())["incident"][-1]
+        assert entry["summary"] == "KeyError: 'SAVE10'"
+        assert entry["date"].isoformat() == "2025-06-02"
+        folder = artifacts(registry, "INC-2025-002")
+        assert json.loads((folder / "request.json").read_text()) == {"coupon": None}
+        assert json.loads((folder / "failure.json").read_text())["status"] == 500
+
     def test_the_registry_keeps_its_comments_and_layout(self, registry, log):
         assert new(registry, "--from-log", str(log)) == 0
         text = registry.read_text()
