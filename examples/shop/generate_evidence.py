@@ -132,6 +132,7 @@ def run(out: Path, seed: int = 2026) -> dict[str, int]:
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger("shop")
+    saved = logger.level, logger.propagate
     logger.setLevel(logging.INFO)
     logger.propagate = False
     handlers = [
@@ -153,6 +154,8 @@ def run(out: Path, seed: int = 2026) -> dict[str, int]:
         for handler in handlers:
             logger.removeHandler(handler)
             handler.close()
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
     _write_traces(out / "traces.otlp.jsonl", TRACER.spans)
     _write_metrics(out / "metrics.csv", minutes)
     return tally
