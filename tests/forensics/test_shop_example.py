@@ -8,7 +8,10 @@ without edits. Figure (also in benchmarks/RESULTS.md): 6 of 6 seeded bugs = 100%
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,6 +75,15 @@ def outcomes(result: pytest.RunResult) -> dict[str, str]:
         if match:
             found[match.group(2)] = match.group(1)
     return found
+
+
+def test_the_evidence_is_what_running_the_service_produces(tmp_path):
+    command = [sys.executable, "-m", "shop.generate_evidence", "--out", str(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{EXAMPLES}"}
+    env.pop("SHOP_FIXED", None)
+    subprocess.run(command, cwd=EXAMPLES, env=env, check=True, capture_output=True)
+    for name in ("app.log", "app.jsonl", "traces.otlp.jsonl", "metrics.csv"):
+        assert (tmp_path / name).read_bytes() == (EVIDENCE / name).read_bytes(), name
 
 
 def test_text_and_json_logs_triage_to_the_same_seeded_groups(capsys):
