@@ -13,11 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodguard.plugin.common import (
-    limited_to_chosen_files,
-    register_plugin,
-    xdist_active,
-)
+from pytest_prodguard.plugin.common import register_plugin, xdist_active
 from pytest_prodguard.plugin.report import add_run_section
 
 if TYPE_CHECKING:
@@ -102,7 +98,14 @@ class IncidentLedger:
         A run of ``pytest tests/test_api.py`` cannot see the guards in other files,
         so failing it for "unguarded" incidents would be a false alarm.
         """
-        return self.settings.require_guards and not limited_to_chosen_files(self.config)
+        if not self.settings.require_guards:
+            return False
+        invocation = self.config.invocation_params.dir
+        for arg in self.config.args:
+            target = arg.split("::", 1)[0]
+            if "::" in arg or (invocation / target).is_file():
+                return False
+        return True
 
 
 class XdistGlue:
