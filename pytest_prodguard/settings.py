@@ -26,8 +26,8 @@ class OptionSpec:
     kind: str  # "string" | "bool" | "choice" | "float" | "int" | "optional-tolerance|severity"
     default: Any = None
     choices: tuple[str, ...] = ()
-    metavar: str | None = None
     const: str | None = None  # the value of a bare flag whose argument is optional
+    metavar: str | None = None
 
     @property
     def flag(self) -> str:
@@ -199,6 +199,18 @@ def parse_tolerance(value: object, *, source: str) -> float:
     return number
 
 
+def _severity_or_off(raw: object, source: str) -> str | None:
+    """A severity for --prodguard-require-postmortem; true means HIGH, false means off."""
+    text = str(raw).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return "HIGH"
+    if text in ("false", "no", "off", "0"):
+        return None
+    from pytest_prodguard.incidents.postmortem import parse_severity
+
+    return parse_severity(raw, source)
+
+
 def _convert(spec: OptionSpec, raw: object, source: str) -> Any:
     if spec.kind == "bool":
         if isinstance(raw, bool):
@@ -230,17 +242,6 @@ def _convert(spec: OptionSpec, raw: object, source: str) -> Any:
     if spec.kind == "optional-severity":
         return _severity_or_off(raw, source)
     return str(raw)
-
-
-def _severity_or_off(raw: object, source: str) -> str | None:
-    text = str(raw).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return "HIGH"
-    if text in ("false", "no", "off", "0"):
-        return None
-    from pytest_prodguard.incidents.postmortem import parse_severity
-
-    return parse_severity(raw, source)
 
 
 def _positive_float(key: str, raw: object, source: str) -> float:
