@@ -257,7 +257,12 @@ def _json_record(source: str, number: int, line: str, stats: ReadStats) -> LogRe
         request_id=request_id,
         trace_id=trace_id,
         span_id=span_id,
-        fields={key: value for key, value in flat.items() if key not in _CORE_KEYS},
+        # A structured value under a message-like key ("body": {...}) is a payload: keep it.
+        fields={
+            key: value
+            for key, value in flat.items()
+            if key not in _CORE_KEYS or isinstance(value, (dict, list))
+        },
     )
 
 
