@@ -155,7 +155,7 @@ class TestIncidentFromEvidence:
                 "level": "info",
                 "msg": "in",
                 "request_id": "a",
-                "payload": {"coupon": None},
+                "body": {"coupon": None},
             },
             {
                 "ts": "2025-06-02T08:00:01Z",
