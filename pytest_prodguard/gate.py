@@ -8,12 +8,13 @@ turns :meth:`TestGate.outcome` into the test's result.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pytest_prodguard.errors import ProdguardUsageError
 
@@ -56,9 +57,13 @@ class MeasuredCall:
     verdict: LatencyVerdict | None = None
     comparison: ComparisonVerdict | None = None
     note: str | None = None
+    #: Why nothing was judged (a tracer was active, nothing was measured), when so.
+    not_judged: str | None = None
 
     def status(self) -> str:
-        """pass | fail | warn | inconclusive | improved | recorded."""
+        """pass | fail | warn | inconclusive | improved | recorded | not-judged."""
+        if self.not_judged is not None:
+            return "not-judged"
         if self.verdict is not None:
             if self.verdict.status == "pass" and self._improved():
                 return "improved"
@@ -76,21 +81,28 @@ class MeasuredCall:
 
     def headline(self) -> str:
         """One line on this call's verdict."""
+        if self.not_judged is not None:
+            return self.not_judged + self._median_text("; measured")
         if self.verdict is not None:
             return self.verdict.headline
         if self.comparison is not None:
             return self.comparison.headline
-        quantiles = self.measurement.quantiles()
-        p50 = quantiles.get("p50")
+        return self._median_text(f"measured {self.label}:")
+
+    def _median_text(self, prefix: str) -> str:
+        p50 = self.measurement.quantiles().get("p50")
+        if p50 is None:
+            return ""
         from pytest_prodguard.units import format_duration
 
-        median = format_duration(p50) if p50 is not None else "n/a"
-        return f"measured {self.label}: median {median} [n={self.measurement.n}]"
+        return f"{prefix} median {format_duration(p50)} [n={self.measurement.n}]"
 
     def details(self) -> str:
         """The multi-line section body."""
         parts = []
-        if self.verdict is not None:
+        if self.not_judged is not None:
+            parts.append(self.headline())
+        elif self.verdict is not None:
             parts.append(self.verdict.details)
         elif self.comparison is not None:
             parts.append(self.comparison.details)
@@ -111,6 +123,8 @@ class MeasuredCall:
             "headline": self.headline(),
             "note": self.note,
         }
+        if self.not_judged is not None:
+            data["not_judged"] = self.not_judged
         if self.verdict is not None:
             data["verdict"] = self.verdict.to_dict()
         else:
@@ -129,6 +143,16 @@ class GateOutcome:
     sections: list[tuple[str, str]] = field(default_factory=list)
     records: list[tuple[str, Any]] = field(default_factory=list)
     profile: ProfileResult | None = None
+
+
+@dataclass
+class _Plan:
+    """How one call is measured: measure()'s keywords, and what to do with the result."""
+
+    options: dict[str, Any]
+    note: str | None = None
+    baseline: Any = None
+    not_judged: str | None = None
 
 
 class TestGate:
@@ -158,48 +182,149 @@ class TestGate:
     def measure(
         self, fn: Callable[..., object], args: Sequence[object], kwargs: Mapping[str, object]
     ) -> Measurement:
-        """Measure ``fn`` (adaptively, against the baseline when comparing) and judge it."""
+        """Measure ``fn`` (adaptively, against the baseline when comparing) and judge it.
+
+        Coroutine functions are awaited in a fresh event loop and generators
+        consumed (:mod:`pytest_prodguard.latency.callables`).
+        """
         from pytest_prodguard import latency
 
-        if not callable(fn):
-            raise ProdguardUsageError("fn", fn, "a callable: latency(fn, *args, **kwargs)")
-        label = self._label_for(fn)
-        # A partial has no Python frame of its own, so profiles start at ``fn``.
-        thunk = functools.partial(fn, *args, **kwargs)
-
+        label, thunk = self._prepare(fn, args, kwargs)
         if self.settings.mode == "off":
             measurement = _single_call(thunk)
             self.calls.append(
                 MeasuredCall(label, thunk, measurement, note="--prodguard-latency=off")
             )
             return measurement
-        baseline, note = self._load_baseline(label)
-        measurement = latency.measure(
-            fn,
-            args,
-            kwargs,
-            spec=self.spec,
-            baseline=baseline,
-            tolerance=self.settings.baseline_compare,
-            normalize=self.settings.normalize,
-            min_seconds=latency.BASELINE_SAVE_SECONDS if self.settings.baseline_save else 0.0,
-        )
-        self._judge(MeasuredCall(label, thunk, measurement, note=note), baseline)
-        if self.settings.baseline_save:
-            self._save(label, measurement, thunk)
+        plan = self._plan(label)
+        with self._interruptible(label, thunk) as partial:
+            measurement = latency.measure(
+                fn, args, kwargs, on_interrupt=partial.append, **plan.options
+            )
+        self._record(label, thunk, measurement, plan)
         return measurement
+
+    async def measure_async(
+        self, fn: Callable[..., object], args: Sequence[object], kwargs: Mapping[str, object]
+    ) -> Measurement:
+        """:meth:`measure`, awaiting ``fn`` in the running event loop (an async test's)."""
+        from pytest_prodguard.latency import sampler
+
+        label, thunk = self._prepare(fn, args, kwargs)
+        plan = self._plan(label)
+        if self.settings.mode == "off":
+            plan.options["spec"] = None
+        with self._interruptible(label, thunk) as partial:
+            measurement = await sampler.measure_async(
+                fn, args, kwargs, on_interrupt=partial.append, **plan.options
+            )
+        if self.settings.mode == "off":
+            self.calls.append(
+                MeasuredCall(label, thunk, measurement, note="--prodguard-latency=off")
+            )
+            return measurement
+        # The profile baseline would need a second event loop inside the running one.
+        self._record(label, thunk, measurement, plan, profile_baseline=False)
+        return measurement
+
+    def _prepare(
+        self, fn: Callable[..., object], args: Sequence[object], kwargs: Mapping[str, object]
+    ) -> tuple[str, Callable[[], object]]:
+        """The call's label and a plain thunk that does its whole work once (for profiling)."""
+        from pytest_prodguard.latency import callables
+
+        kind = callables.classify(fn)
+        label = self._label_for(fn)
+        if kind in callables.ASYNC_KINDS:
+            return label, callables.LoopCall(callables.as_awaitable(fn, kind), args, kwargs)
+        # A partial has no Python frame of its own, so profiles start at ``fn``.
+        return label, functools.partial(callables.as_sync(fn, kind), *args, **kwargs)
+
+    def _plan(self, label: str) -> _Plan:
+        """How to measure ``label``: against its budget and baseline, or only record (a tracer)."""
+        from pytest_prodguard import latency
+        from pytest_prodguard.latency.tracers import active_tracer
+
+        tracer = active_tracer()
+        if tracer is not None:
+            # Recorded for the report, never judged, compared or saved.
+            return _Plan({"spec": None, "normalize": False}, not_judged=tracer.reason())
+        baseline, note = self._load_baseline(label)
+        options = {
+            "spec": self.spec,
+            "baseline": baseline,
+            "tolerance": self.settings.baseline_compare,
+            "normalize": self.settings.normalize,
+            "min_seconds": latency.BASELINE_SAVE_SECONDS if self.settings.baseline_save else 0.0,
+        }
+        return _Plan(options, note=note, baseline=baseline)
+
+    @contextlib.contextmanager
+    def _interruptible(
+        self, label: str, thunk: Callable[[], object]
+    ) -> Iterator[list[Measurement]]:
+        """Record what was measured before a timeout, Ctrl-C or error stopped the measurement."""
+        partial: list[Measurement] = []
+        try:
+            yield partial
+        except ProdguardUsageError:
+            raise
+        except BaseException as exc:
+            if partial:
+                measurement = partial[0]
+                note = (
+                    f"interrupted by {_describe(exc)} after {measurement.n} rounds "
+                    f"({measurement.elapsed:.3g} s): partial measurement, not judged"
+                )
+                self.calls.append(MeasuredCall(label, thunk, measurement, not_judged=note))
+            else:
+                self.notes.append(
+                    f"{label}: interrupted by {_describe(exc)} before any round was timed"
+                )
+            raise
+
+    def _record(
+        self,
+        label: str,
+        thunk: Callable[[], object],
+        measurement: Measurement,
+        plan: _Plan,
+        *,
+        profile_baseline: bool = True,
+    ) -> None:
+        """Judge the measurement (unless a tracer ran) and save it when asked."""
+        if plan.not_judged is not None:
+            self.calls.append(MeasuredCall(label, thunk, measurement, not_judged=plan.not_judged))
+            return
+        self._judge(MeasuredCall(label, thunk, measurement, note=plan.note), plan.baseline)
+        if self.settings.baseline_save:
+            self._save(label, measurement, thunk if profile_baseline else None)
 
     def judge_samples(self, samples: Sequence[float], label: str = "benchmark") -> None:
         """Judge externally measured per-call seconds (pytest-benchmark's rounds)."""
         from pytest_prodguard import latency
+        from pytest_prodguard.latency.tracers import active_tracer
 
         if self.spec is None:
             return
         measurement = latency.measurement_from_samples(samples, confidence=self.spec.confidence)
+        tracer = active_tracer()
+        if tracer is not None:
+            self.calls.append(
+                MeasuredCall(label, _no_thunk, measurement, not_judged=tracer.reason())
+            )
+            return
         verdict = latency.judge_samples(
             samples, self.spec, inconclusive=self.settings.inconclusive, nodeid=self.display_id
         )
         self.calls.append(MeasuredCall(label, _no_thunk, measurement, verdict=verdict))
+
+    def not_measured(self, reason: str, label: str = "benchmark") -> None:
+        """Record a call whose budget could not be judged because nothing was measured."""
+        from pytest_prodguard import latency
+
+        empty = latency.measurement_from_samples([])
+        self.calls.append(MeasuredCall(label, _no_thunk, empty, not_judged=f"not judged: {reason}"))
 
     def _label_for(self, fn: Callable[..., object]) -> str:
         name = getattr(fn, "__qualname__", None) or type(fn).__name__
@@ -250,12 +375,14 @@ class TestGate:
             )
         self.calls.append(call)
 
-    def _save(self, label: str, measurement: Measurement, thunk: Callable[[], object]) -> None:
+    def _save(
+        self, label: str, measurement: Measurement, thunk: Callable[[], object] | None
+    ) -> None:
         from pytest_prodguard.latency import save_baseline
 
         path = self._baseline_file(label)
         save_baseline(path, measurement, nodeid=self.nodeid)
-        if self.settings.profile != "off":
+        if self.settings.profile != "off" and thunk is not None:
             from pytest_prodguard.profiling import save_profile_baseline
 
             saved = save_profile_baseline(
@@ -289,6 +416,11 @@ class TestGate:
         records, sections = self._records_and_sections()
         failing = [call for call in self.calls if call.status() == "fail"]
         warning = [c for c in self.calls if c.status() in ("warn", "inconclusive", "improved")]
+        not_judged = [c for c in self.calls if c.status() == "not-judged"]
+        if not_judged and self.settings.inconclusive == "fail":
+            failing += not_judged  # --prodguard-latency-inconclusive=fail: no verdict fails
+        else:
+            warning += not_judged
         if failing and self.settings.mode == "fail":
             profile = self._profile(failing[0])
             if profile is not None:
@@ -304,7 +436,7 @@ class TestGate:
         return GateOutcome("pass", "", sections, records)
 
     def _profile(self, call: MeasuredCall) -> ProfileResult | None:
-        if self.settings.profile == "off" or call.thunk is _no_thunk:
+        if self.settings.profile == "off" or call.thunk is _no_thunk or call.not_judged:
             return None
         return profile_thunk(
             call.thunk, self.nodeid, self.settings, self._baseline_file(call.label)
@@ -313,6 +445,42 @@ class TestGate:
     def discard_profile(self) -> None:
         """Remove an earlier profile of this test: a passing test keeps none."""
         discard_profile_of(self.nodeid, self.settings)
+
+
+class LatencyMeter:
+    """The ``latency`` fixture: ``latency(fn, *args)``, ``await latency.measure_async(fn, *args)``.
+
+    A usage error (a coroutine object, a broken baseline file) goes to ``fail``
+    with the message, outside the ``except`` block so no chained traceback shows.
+    """
+
+    def __init__(self, gate: TestGate, fail: Callable[[str], NoReturn]) -> None:
+        self._gate = gate
+        self._fail = fail
+
+    def __call__(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> Measurement:
+        """Measure ``fn(*args, **kwargs)``: called, awaited in a fresh loop, or consumed."""
+        __tracebackhide__ = True
+        from pytest_prodguard.latency import BaselineError
+
+        try:
+            return self._gate.measure(fn, args, kwargs)
+        except (ProdguardUsageError, BaselineError) as exc:
+            message = f"latency(): {exc}"
+        self._fail(message)
+
+    async def measure_async(
+        self, fn: Callable[..., object], /, *args: Any, **kwargs: Any
+    ) -> Measurement:
+        """Measure ``await fn(*args, **kwargs)`` in the running event loop (async tests)."""
+        __tracebackhide__ = True
+        from pytest_prodguard.latency import BaselineError
+
+        try:
+            return await self._gate.measure_async(fn, args, kwargs)
+        except (ProdguardUsageError, BaselineError) as exc:
+            message = f"latency.measure_async(): {exc}"
+        self._fail(message)
 
 
 def profile_thunk(
@@ -353,6 +521,11 @@ def _single_call(thunk: Callable[[], object]) -> Measurement:
     start = time.perf_counter()
     thunk()
     return measurement_from_samples([time.perf_counter() - start])
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _no_thunk() -> None:

@@ -12,7 +12,7 @@ import sys
 import time
 import warnings
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         ReproSpec,
     )
     from pytest_prodguard.incidents.outcome import IncidentSummary
-    from pytest_prodguard.latency import LatencySpec, Measurement
+    from pytest_prodguard.latency import LatencySpec
     from pytest_prodguard.report import RunCollector
 
 # The marker's signature is repeated here (and checked against
@@ -159,29 +159,27 @@ def incident(request: pytest.FixtureRequest) -> IncidentContext:
 def latency(request: pytest.FixtureRequest) -> Any:
     """Measure a callable adaptively: ``latency(fn, *args, **kwargs)`` returns a Measurement.
 
-    With ``@pytest.mark.latency_budget(...)`` every call is judged against the
-    budget after the test body returns; without a marker it measures and records
-    only. Example::
+    Coroutine functions are awaited (``await latency.measure_async(fn, ...)`` inside
+    an async test) and generators consumed fully. With
+    ``@pytest.mark.latency_budget(...)`` every call is judged against the budget
+    after the test body returns; without a marker it measures and records only.
+    Example::
 
         @pytest.mark.latency_budget(p95="20ms")
         def test_predict_is_fast(latency, service):
             result = latency(service.predict, ["a short review"])
             assert result.n > 0
     """
+    from pytest_prodguard.gate import LatencyMeter
+
     session: ProdguardSession = request.config.pluginmanager.get_plugin("prodguard-session")  # type: ignore[assignment]
-    gate = session.gate_for(request.node)
+    nodeid = request.node.nodeid
 
-    def measure(fn: Any, /, *args: Any, **kwargs: Any) -> Measurement:
+    def fail(message: str) -> NoReturn:
         __tracebackhide__ = True
-        from pytest_prodguard.latency import BaselineError
+        pytest.fail(f"{nodeid}: {message}", pytrace=False)
 
-        try:
-            return gate.measure(fn, args, kwargs)
-        except (ProdguardUsageError, BaselineError) as exc:
-            message = f"{request.node.nodeid}: latency(): {exc}"
-        pytest.fail(message, pytrace=False)
-
-    return measure
+    return LatencyMeter(session.gate_for(request.node), fail)
 
 
 # ---------------------------------------------------------------- the session object
