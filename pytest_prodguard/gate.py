@@ -143,6 +143,8 @@ class GateOutcome:
     sections: list[tuple[str, str]] = field(default_factory=list)
     records: list[tuple[str, Any]] = field(default_factory=list)
     profile: ProfileResult | None = None
+    #: What stopped profiling (pytest-timeout's Timeout, Ctrl-C): raise it after attaching.
+    interrupted: BaseException | None = None
 
 
 @dataclass
@@ -422,11 +424,15 @@ class TestGate:
         else:
             warning += not_judged
         if failing and self.settings.mode == "fail":
-            profile = self._profile(failing[0])
+            message = "\n".join(call.headline() for call in failing)
+            try:
+                profile = self._profile(failing[0])
+            except BaseException as exc:  # a timeout or Ctrl-C: stop, keep what was decided
+                sections.append((profile_section_title(), f"profiling stopped by {_describe(exc)}"))
+                return GateOutcome("fail", message, sections, records, interrupted=exc)
             if profile is not None:
                 sections.append((profile_section_title(), profile.section()))
                 records.append(("profile", profile.to_dict()))
-            message = "\n".join(call.headline() for call in failing)
             return GateOutcome("fail", message, sections, records, profile)
         if failing:  # --prodguard-latency=warn
             message = "\n".join(f"(warn only) {call.headline()}" for call in failing)
@@ -524,12 +530,32 @@ def _single_call(thunk: Callable[[], object]) -> Measurement:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    from pytest_prodguard.profiling.runner import describe_exception
+
+    return describe_exception(exc)
 
 
 def _no_thunk() -> None:
     """Stands in for calls the gate did not make itself (pytest-benchmark's)."""
+
+
+def xdist_note(workers: object, dist: str) -> str:
+    """The summary's note on a run under pytest-xdist: what ran beside the measurements."""
+    if dist == "loadgroup":
+        return (
+            f"note: latency was measured while {workers} pytest-xdist workers ran: with "
+            "--dist loadgroup the latency tests ran one after another on one worker (group "
+            "'prodguard-latency'), but the other workers kept running other tests beside "
+            "them; budgets were not widened (CPU wait is taken out of each round). For "
+            "measurements with nothing beside them, run the latency tests in their own run "
+            "without -n (pytest -p no:xdist -m latency_budget)."
+        )
+    return (
+        f"note: latency was measured while {workers} pytest-xdist workers ran other "
+        "tests in parallel; budgets were not widened. --dist loadgroup runs the latency "
+        "tests one after another on one worker (group 'prodguard-latency'); only a run "
+        "without -n measures them with nothing beside them."
+    )
 
 
 _SUMMARY_WORDS = {

@@ -372,6 +372,7 @@ class ProdguardSession:
         if robustness is not None:
             # A failure's slice summary must only count this test's examples.
             robustness.clear_history()
+        _forget_earlier_attempt(item)
         message = item.stash.get(usage_error_key, None)
         if message is not None:
             pytest.fail(f"{item.nodeid}: {message}", pytrace=False)
@@ -429,6 +430,8 @@ class ProdguardSession:
             return
         outcome = gate.outcome() if judge else gate.outcome_without_verdict()
         self._attach(item, outcome)
+        if outcome.interrupted is not None:
+            raise outcome.interrupted
         if outcome.status == "fail":
             item.stash[latency_failed_key] = True
             pytest.fail(outcome.message, pytrace=False)
@@ -450,11 +453,10 @@ class ProdguardSession:
         if data:
             gate.judge_samples(data)
         else:
-            gate.notes.append(
-                "pytest-benchmark measured nothing (disabled, e.g. under xdist or "
-                "--benchmark-disable): the latency budget was not judged"
+            gate.not_measured(
+                "pytest-benchmark measured nothing (it is disabled under pytest-xdist "
+                "and by --benchmark-disable)"
             )
-            self._attach(item, gate.outcome())
 
     def _attach(self, item: pytest.Item, outcome: GateOutcome) -> None:
         from pytest_prodguard.report import property_pair
@@ -507,7 +509,16 @@ class ProdguardSession:
         settings = replace(self.gate_settings, profile_with=item.stash[profiler_key])
         if self.settings.profile_with != "auto":
             settings = self.gate_settings  # the command line wins over the marker
-        result = profile_thunk(_test_body(item), item.nodeid, settings)
+        try:
+            result = profile_thunk(_test_body(item), item.nodeid, settings)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # pytest-timeout's Timeout: keep the test's own failure
+            from pytest_prodguard.profiling.runner import describe_exception
+
+            stopped = f"profiling stopped by {describe_exception(exc)}"
+            report.sections.append((profile_section_title(), stopped))
+            return
         report.sections.append((profile_section_title(), result.section()))
         pairs = [property_pair("profile", result.to_dict())]
         pairs += [(f"prodguard.profile.{name}", path) for name, path in result.files.items()]
@@ -670,13 +681,11 @@ class ProdguardSession:
         for line in summary_lines([(t.nodeid, t.results["latency"][-1]) for t in tests]):
             terminalreporter.write_line(line)
         workers = getattr(self.config.option, "numprocesses", None)
-        if workers and getattr(self.config.option, "dist", "no") != "loadgroup":
-            terminalreporter.write_line(
-                f"note: latency was measured while {workers} pytest-xdist workers ran other "
-                "tests in parallel; budgets were not widened. Run with --dist loadgroup to "
-                "measure latency tests serially on one worker (group 'prodguard-latency').",
-                yellow=True,
-            )
+        if workers:
+            from pytest_prodguard.gate import xdist_note
+
+            dist = getattr(self.config.option, "dist", "no")
+            terminalreporter.write_line(xdist_note(workers, dist), yellow=True)
 
     def _incident_summary(self, terminalreporter: Any) -> None:
         summary = self.incident_summary()
@@ -715,6 +724,25 @@ class ProdguardSession:
             if "::" in arg or (invocation / target).is_file():
                 return False
         return True
+
+
+def _forget_earlier_attempt(item: pytest.Item) -> None:
+    """Start each attempt afresh: pytest-rerunfailures runs the same item again.
+
+    Each attempt is measured and judged on its own, and only the final one
+    counts: an earlier attempt's measurements, sections and prodguard results
+    would otherwise pile up on the item and decide the later attempts too.
+    """
+    keys: tuple[pytest.StashKey[Any], ...] = (gate_key, sections_key, latency_failed_key)
+    for key in keys:
+        if key in item.stash:
+            del item.stash[key]
+    if item.user_properties:
+        item.user_properties[:] = [
+            pair
+            for pair in item.user_properties
+            if not (isinstance(pair[0], str) and pair[0].startswith("prodguard."))
+        ]
 
 
 def _requested_fixtures(item: pytest.Item) -> list[str]:

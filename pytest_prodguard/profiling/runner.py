@@ -12,11 +12,13 @@ result's one-line ``note``.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 from typing import Protocol
 
 from pytest_prodguard.errors import ProdguardUsageError
@@ -104,7 +106,8 @@ class _Tally:
     first_error: str | None = None
 
 
-def _describe(exc: BaseException) -> str:
+def describe_exception(exc: BaseException) -> str:
+    """``Type: first line of the message``, at most 80 characters."""
     lines = f"{type(exc).__name__}: {exc}".strip().splitlines()
     text = lines[0] if lines else type(exc).__name__
     return text if len(text) <= 80 else text[:77] + "..."
@@ -125,8 +128,11 @@ def _prodguard_profile_loop(
     in Python itself. A call is not started when less than half an average call
     remains: a slow callable overruns the window by about half a call at most.
     Exceptions from ``fn`` (failed assertions, ``pytest.fail``'s BaseException)
-    are counted, never raised; only KeyboardInterrupt gets through.
+    are counted, never raised; KeyboardInterrupt and whatever a Python signal
+    handler raised (pytest-timeout's SIGALRM "Timeout") stop the loop at once and
+    propagate: they stop the run, not the profiled code.
     """
+    stop_codes = signal_handler_codes()
     done = 0
     started = time.perf_counter()
     while True:
@@ -142,11 +148,34 @@ def _prodguard_profile_loop(
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
-            tally.errors += 1  # inline: a helper's frame would show up in the stacks
+            trace = exc.__traceback__  # inline: a helper's frame would show up in the stacks
+            while trace is not None and trace.tb_frame.f_code not in stop_codes:
+                trace = trace.tb_next
+            if trace is not None:
+                raise
+            tally.errors += 1
             if tally.first_error is None:
-                tally.first_error = _describe(exc)
+                tally.first_error = describe_exception(exc)
         done += 1
         tally.calls += 1
+
+
+def signal_handler_codes() -> frozenset[CodeType]:
+    """Code objects of the Python signal handlers installed now (pytest-timeout's, say).
+
+    An exception whose traceback passes through one of them was raised by the
+    handler, that is by the run being stopped, not by the code being profiled.
+    """
+    codes = set()
+    for number in signal.valid_signals():
+        try:
+            handler = signal.getsignal(number)
+        except (OSError, ValueError):  # signals Python cannot look up on this platform
+            continue
+        code = getattr(handler, "__code__", None)
+        if isinstance(code, CodeType):
+            codes.add(code)
+    return frozenset(codes)
 
 
 class _StackCapture(Protocol):
