@@ -306,8 +306,8 @@ class TestTimeout:
         result.stdout.fnmatch_lines(
             [
                 "*Failed: Timeout (>1.0s) from pytest-timeout*",
-                "*interrupted by Failed: Timeout (>1.0s) from pytest-timeout. after * rounds (* s): "
-                "partial measurement, not judged*",
+                "*interrupted by Failed: Timeout (>1.0s) from pytest-timeout. after * rounds "
+                "(* s): partial measurement, not judged*",
             ]
         )
         (call,) = report_tests(tester)["test_measured.py::test_measured_past_the_timeout"][
