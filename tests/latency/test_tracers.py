@@ -66,7 +66,7 @@ def test_coverage_is_recognised_and_the_advice_names_no_cov(no_hooks: None) -> N
         def _trace(self, frame: object, event: str, arg: object) -> None:
             return None
 
-    PyTracer.__module__ = "coverage.pytracer"
+    PyTracer.__module__, PyTracer.__qualname__ = "coverage.pytracer", "PyTracer"
     tracer = hooked("trace", PyTracer()._trace)
     assert tracer is not None
     assert tracer.name == "coverage"
