@@ -12,8 +12,9 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from pytest_prodguard.errors import ProdguardUsageError
@@ -59,6 +60,8 @@ class MeasuredCall:
     note: str | None = None
     #: Why nothing was judged (a tracer was active, nothing was measured), when so.
     not_judged: str | None = None
+    #: What was saved as a baseline run, when the run saved one.
+    saved: str | None = None
 
     def status(self) -> str:
         """pass | fail | warn | inconclusive | improved | recorded | not-judged."""
@@ -125,6 +128,10 @@ class MeasuredCall:
         }
         if self.not_judged is not None:
             data["not_judged"] = self.not_judged
+        if self.comparison is not None:
+            data["baseline"] = self.comparison.headline
+        if self.saved is not None:
+            data["saved"] = self.saved
         if self.verdict is not None:
             data["verdict"] = self.verdict.to_dict()
         else:
@@ -302,24 +309,35 @@ class TestGate:
         if self.settings.baseline_save:
             self._save(label, measurement, thunk if profile_baseline else None)
 
-    def judge_samples(self, samples: Sequence[float], label: str = "benchmark") -> None:
-        """Judge externally measured per-call seconds (pytest-benchmark's rounds)."""
+    def judge_samples(
+        self,
+        samples: Sequence[float],
+        label: str = "benchmark",
+        thunk: Callable[[], object] | None = None,
+    ) -> None:
+        """Judge externally measured per-call seconds (pytest-benchmark's rounds).
+
+        Like a measured call: compared with its baseline and saved when asked,
+        and profiled on failure when ``thunk`` (the benchmarked call) is known.
+        """
         from pytest_prodguard import latency
         from pytest_prodguard.latency.tracers import active_tracer
 
         if self.spec is None:
             return
-        measurement = latency.measurement_from_samples(samples, confidence=self.spec.confidence)
+        measurement = replace(
+            latency.measurement_from_samples(samples, confidence=self.spec.confidence),
+            fingerprint=MappingProxyType(latency.machine_fingerprint()),
+        )
+        thunk = thunk or _no_thunk
         tracer = active_tracer()
         if tracer is not None:
-            self.calls.append(
-                MeasuredCall(label, _no_thunk, measurement, not_judged=tracer.reason())
-            )
+            self.calls.append(MeasuredCall(label, thunk, measurement, not_judged=tracer.reason()))
             return
-        verdict = latency.judge_samples(
-            samples, self.spec, inconclusive=self.settings.inconclusive, nodeid=self.display_id
-        )
-        self.calls.append(MeasuredCall(label, _no_thunk, measurement, verdict=verdict))
+        baseline, note = self._load_baseline(label)
+        self._judge(MeasuredCall(label, thunk, measurement, note=note), baseline)
+        if self.settings.baseline_save:
+            self._save(label, measurement, None if thunk is _no_thunk else thunk)
 
     def not_measured(self, reason: str, label: str = "benchmark") -> None:
         """Record a call whose budget could not be judged because nothing was measured."""
@@ -384,6 +402,7 @@ class TestGate:
 
         path = self._baseline_file(label)
         save_baseline(path, measurement, nodeid=self.nodeid)
+        self.calls[-1].saved = _saved_text(path, measurement)
         if self.settings.profile != "off" and thunk is not None:
             from pytest_prodguard.profiling import save_profile_baseline
 
@@ -489,6 +508,42 @@ class LatencyMeter:
         self._fail(message)
 
 
+class RecordingBenchmark:
+    """Stands in for pytest-benchmark's fixture during a budgeted test and notes what it ran.
+
+    ``benchmark(fn, *args)`` and ``benchmark.pedantic(fn, args, kwargs)`` go to the
+    real fixture unchanged; the call is kept as :attr:`thunk` so that a failing
+    budget can be profiled and a saved baseline gets its profile. Everything else
+    is forwarded. (A pedantic ``setup`` makes the arguments per round: no thunk.)
+    """
+
+    def __init__(self, fixture: Any) -> None:
+        self.fixture = fixture
+        self.thunk: Callable[[], object] | None = None
+
+    def __call__(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> Any:
+        """Benchmark ``fn(*args, **kwargs)`` with pytest-benchmark, remembering the call."""
+        self.thunk = functools.partial(fn, *args, **kwargs)
+        return self.fixture(fn, *args, **kwargs)
+
+    def pedantic(
+        self,
+        target: Callable[..., object],
+        args: Sequence[object] = (),
+        kwargs: Mapping[str, object] | None = None,
+        setup: Callable[[], object] | None = None,
+        *rest: Any,
+        **options: Any,
+    ) -> Any:
+        """pytest-benchmark's ``pedantic``, remembering the call when it has fixed arguments."""
+        if setup is None:
+            self.thunk = functools.partial(target, *args, **(kwargs or {}))
+        return self.fixture.pedantic(target, args, kwargs, setup, *rest, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fixture, name)
+
+
 def profile_thunk(
     thunk: Callable[[], object], nodeid: str, settings: GateSettings, baseline: Path | None = None
 ) -> ProfileResult:
@@ -527,6 +582,21 @@ def _single_call(thunk: Callable[[], object]) -> Measurement:
     start = time.perf_counter()
     thunk()
     return measurement_from_samples([time.perf_counter() - start])
+
+
+def _saved_text(path: Path, measurement: Measurement) -> str:
+    """``baseline run 3 of 3 saved to <path> (p50 1.2 ms)``: what the summary shows for a save."""
+    from pytest_prodguard.latency import BaselineError, load_baseline
+    from pytest_prodguard.units import format_duration
+
+    try:
+        runs = len(load_baseline(path).runs)
+    except BaselineError:
+        runs = 0
+    p50 = measurement.quantiles().get("p50")
+    median = f" (p50 {format_duration(p50)})" if p50 is not None else ""
+    which = f"run {runs} of {runs}" if runs else "run"
+    return f"baseline {which} saved to {path}{median}"
 
 
 def _describe(exc: BaseException) -> str:
@@ -585,6 +655,11 @@ def summary_lines(tests: Sequence[tuple[str, list[dict[str, Any]]]]) -> list[str
     for _, nodeid, call in sorted(rows, key=lambda row: (row[0], row[1])):
         word = _SUMMARY_WORDS.get(call.get("status", ""), call.get("status", "?"))
         lines.append(f"{word} {nodeid} [{call.get('label')}]: {call.get('headline')}")
+        baseline = call.get("baseline")
+        if baseline and baseline != call.get("headline"):
+            lines.append(f"{'':12}   compared: {baseline}")
+        if call.get("saved"):
+            lines.append(f"{'':12}   saved: {call['saved']}")
     improved = sum(1 for row in rows if row[2].get("status") == "improved")
     if improved:
         lines.append(

@@ -356,6 +356,55 @@ def test_bench(benchmark):
 """
 
 
+BENCH_WORK = """
+import os
+import time
+
+import pytest
+
+def work():
+    time.sleep(0.02 if os.environ.get("PRODGUARD_TEST_SLOW") else 0.001)
+
+@pytest.mark.latency_budget(p95="10ms")
+def test_bench(benchmark):
+    benchmark(work)
+"""
+BENCH_ARGS = ("--benchmark-max-time=0.05", "--benchmark-min-rounds=10")
+
+
+class TestBenchmarkLikeLatency:
+    @pytest.fixture
+    def bench(self, tester):
+        pytest.importorskip("pytest_benchmark")
+        tester.makepyfile(test_bench=BENCH_WORK)
+        return tester
+
+    def test_benchmark_tests_save_and_compare_baselines(self, bench, monkeypatch):
+        # Before: --prodguard-baseline-save/compare did nothing for benchmark tests.
+        saved = run(bench, *BENCH_ARGS, "--prodguard-baseline-save")
+        saved.assert_outcomes(passed=1)
+        (path,) = (bench.path / ".prodguard" / "baselines").glob("*.json")
+        assert json.loads(path.read_text(encoding="utf-8"))["runs"][0]["n"] >= 10
+        monkeypatch.setenv("PRODGUARD_TEST_SLOW", "1")
+        slower = run(bench, *BENCH_ARGS, "--prodguard-baseline-compare")
+        slower.assert_outcomes(failed=1)
+        slower.stdout.fnmatch_lines(["*latency regression: * the baseline*"])
+
+    def test_a_failing_benchmark_budget_gets_a_flamegraph(self, bench, monkeypatch):
+        monkeypatch.setenv("PRODGUARD_TEST_SLOW", "1")
+        result = run(
+            bench,
+            *BENCH_ARGS,
+            "-o",
+            "prodguard_profile=failures",
+            "--prodguard-profile-with=builtin",
+            "--prodguard-profile-seconds=0.3",
+        )
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*where the time went*", "*work*test_bench.py:*"])
+        assert list((bench.path / ".prodguard" / "profiles").rglob("flamegraph.svg"))
+
+
 class TestBenchmarkNotJudged:
     def test_disabled_benchmark_says_not_judged_why_in_summary_and_json(self, tester):
         pytest.importorskip("pytest_benchmark")

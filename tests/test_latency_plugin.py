@@ -865,7 +865,9 @@ def test_fast(latency, i):
         result.stdout.fnmatch_lines(
             [
                 "note: latency was measured while 2 pytest-xdist workers ran other tests in "
-                "parallel; budgets were not widened. Run with --dist loadgroup*",
+                "parallel; budgets were not widened. --dist loadgroup runs the latency tests "
+                "one after another on one worker*only a run without -n measures them with "
+                "nothing beside them.",
                 "LATENCY test_budget.py::test_slow - *",
             ]
         )

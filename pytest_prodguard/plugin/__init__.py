@@ -21,7 +21,7 @@ from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.settings import OPTIONS, Settings, build_settings
 
 if TYPE_CHECKING:
-    from pytest_prodguard.gate import GateOutcome, GateSettings, TestGate
+    from pytest_prodguard.gate import GateOutcome, GateSettings, RecordingBenchmark, TestGate
     from pytest_prodguard.incidents import (
         Incident,
         IncidentContext,
@@ -85,6 +85,7 @@ gate_key: pytest.StashKey[TestGate] = pytest.StashKey()
 profiler_key = pytest.StashKey[str]()
 sections_key = pytest.StashKey[list[tuple[str, str]]]()
 latency_failed_key = pytest.StashKey[bool]()
+benchmark_key: pytest.StashKey[RecordingBenchmark] = pytest.StashKey()
 
 
 class LatencyWarning(pytest.PytestWarning):
@@ -402,13 +403,18 @@ class ProdguardSession:
 
             item.user_properties.append(property_pair(kind, payload))
 
-        with recorder.recording_to(sink):
-            try:
-                result = yield
-            except BaseException:
-                self._finish_latency(item, judge=False)
-                raise
-        self._finish_latency(item, judge=True)
+        watcher = _watch_benchmark(item)
+        try:
+            with recorder.recording_to(sink):
+                try:
+                    result = yield
+                except BaseException:
+                    self._finish_latency(item, judge=False)
+                    raise
+            self._finish_latency(item, judge=True)
+        finally:
+            if watcher is not None:  # pytest-benchmark checks the fixture's type afterwards
+                item.funcargs["benchmark"] = watcher.fixture  # type: ignore[attr-defined]
         return result
 
     def _finish_latency(self, item: pytest.Item, *, judge: bool) -> None:
@@ -451,7 +457,8 @@ class ProdguardSession:
         stats = getattr(getattr(bench, "stats", None), "stats", None)
         data = list(getattr(stats, "data", None) or ())
         if data:
-            gate.judge_samples(data)
+            watcher = item.stash.get(benchmark_key, None)
+            gate.judge_samples(data, thunk=watcher.thunk if watcher is not None else None)
         else:
             gate.not_measured(
                 "pytest-benchmark measured nothing (it is disabled under pytest-xdist "
@@ -726,6 +733,19 @@ class ProdguardSession:
         return True
 
 
+def _watch_benchmark(item: pytest.Item) -> RecordingBenchmark | None:
+    """Put a recorder in front of pytest-benchmark's fixture of a budgeted test (see gate)."""
+    funcargs = getattr(item, "funcargs", None)
+    if not funcargs or "benchmark" not in funcargs or latency_spec_key not in item.stash:
+        return None
+    from pytest_prodguard.gate import RecordingBenchmark
+
+    watcher = RecordingBenchmark(funcargs["benchmark"])
+    funcargs["benchmark"] = watcher
+    item.stash[benchmark_key] = watcher
+    return watcher
+
+
 def _forget_earlier_attempt(item: pytest.Item) -> None:
     """Start each attempt afresh: pytest-rerunfailures runs the same item again.
 
@@ -733,7 +753,12 @@ def _forget_earlier_attempt(item: pytest.Item) -> None:
     counts: an earlier attempt's measurements, sections and prodguard results
     would otherwise pile up on the item and decide the later attempts too.
     """
-    keys: tuple[pytest.StashKey[Any], ...] = (gate_key, sections_key, latency_failed_key)
+    keys: tuple[pytest.StashKey[Any], ...] = (
+        gate_key,
+        sections_key,
+        latency_failed_key,
+        benchmark_key,
+    )
     for key in keys:
         if key in item.stash:
             del item.stash[key]
