@@ -108,10 +108,12 @@ def write_baseline(baseline: Baseline) -> None:
 
 
 def files_of(baseline: Baseline) -> list[Path]:
-    """The baseline's file and its saved profile (``.folded``), those that exist."""
-    if baseline.path is None:
+    """The baseline's file, its saved profile (``.folded``) and lock file, those that exist."""
+    path = baseline.path
+    if path is None:
         return []
-    return [path for path in (baseline.path, baseline.path.with_suffix(".folded")) if path.exists()]
+    candidates = (path, path.with_suffix(".folded"), path.with_name(f".{path.name}.lock"))
+    return [candidate for candidate in candidates if candidate.exists()]
 
 
 def runs_from_benchmark_json(
