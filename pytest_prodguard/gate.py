@@ -246,8 +246,10 @@ class TestGate:
         label = self._label_for(fn)
         if kind in callables.ASYNC_KINDS:
             return label, callables.LoopCall(callables.as_awaitable(fn, kind), args, kwargs)
-        # A partial has no Python frame of its own, so profiles start at ``fn``.
-        return label, functools.partial(callables.as_sync(fn, kind), *args, **kwargs)
+        # A partial has no Python frame of its own, so profiles start at ``fn``; a builtin
+        # gets one frame named after it (it has none of its own to be seen in).
+        work = callables.in_own_frame(callables.as_sync(fn, kind))
+        return label, functools.partial(work, *args, **kwargs)
 
     def _plan(self, label: str) -> _Plan:
         """How to measure ``label``: against its budget and baseline, or only record (a tracer)."""

@@ -21,7 +21,9 @@ starts again as the right kind.
 from __future__ import annotations
 
 import collections
+import functools
 import inspect
+import types
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
@@ -123,6 +125,56 @@ def as_awaitable(fn: Callable[..., Any], kind: str) -> Callable[..., Awaitable[o
 
     awaited.__qualname__ = getattr(fn, "__qualname__", "awaitable")
     return awaited
+
+
+def runs_python_code(fn: object) -> bool:
+    """True when calling ``fn`` enters a Python frame of its own (a profile can see it)."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    target = getattr(fn, "__func__", fn)  # bound methods
+    if isinstance(getattr(target, "__code__", None), types.CodeType):
+        return True
+    if inspect.isclass(fn) or inspect.isroutine(fn):
+        return False  # a C function, builtin method or class implemented in C
+    call = inspect.getattr_static(type(fn), "__call__", None)
+    return isinstance(getattr(call, "__code__", None), types.CodeType)
+
+
+def callable_name(fn: object) -> str:
+    """``time.sleep``, ``sorted``, ``numpy.add``: how a builtin callable is named in profiles."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    name = name or type(fn).__name__
+    module = getattr(fn, "__module__", None)
+    if not module and isinstance(getattr(fn, "__self__", None), types.ModuleType):
+        module = fn.__self__.__name__  # type: ignore[attr-defined]
+    return name if module in (None, "builtins") else f"{module}.{name}"
+
+
+def in_own_frame(fn: Callable[..., object]) -> Callable[..., object]:
+    """``fn`` itself, or a builtin/C callable wrapped in one Python frame named after it.
+
+    A C function (``time.sleep``, ``sorted``, a numpy ufunc) has no Python frame,
+    so a stack sampler saw nothing below the profiling loop: "no samples inside
+    the profiled code". The wrapper's code object carries the callable's name
+    (``time.sleep``) and the file ``<builtin>``, so its samples land on one frame
+    named after it (location ``<builtin>:1``).
+    """
+    if runs_python_code(fn):
+        return fn
+
+    def call(*args: Any, **kwargs: Any) -> object:
+        return fn(*args, **kwargs)
+
+    name = callable_name(fn)
+    # Line 1 of "<builtin>": the wrapper's own source lines mean nothing in a profile.
+    renamed: dict[str, Any] = {"co_name": name, "co_filename": "<builtin>", "co_firstlineno": 0}
+    if hasattr(call.__code__, "co_qualname"):  # Python 3.11+
+        renamed["co_qualname"] = name
+    call.__code__ = call.__code__.replace(**renamed)
+    call.__qualname__ = call.__name__ = name
+    return call
 
 
 def refuse_running_loop(fn: object) -> None:

@@ -44,6 +44,8 @@ class ProfileResult:
     errors: int = 0
     first_error: str | None = None
     seconds: float = 0.0
+    #: CPU time of the profiled thread during the window (the rest of ``seconds`` it waited).
+    cpu_seconds: float = 0.0
 
     def section(self) -> str:
         """The failure-message block: profiler, hottest frames, growth, op table, files, note.
@@ -53,6 +55,9 @@ class ProfileResult:
         lands in CI logs.
         """
         lines = [f"{SECTION_TITLE} ({self._headline()}):"]
+        split = self.cpu_split()
+        if split:
+            lines.append(split)
         lines += self._frame_lines()
         if self.grown_frames:
             lines.append("grew most since the baseline profile (self share):")
@@ -77,6 +82,7 @@ class ProfileResult:
             "note": self.note,
             "samples": self.samples,
             "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
             "calls": self.calls,
             "errors": self.errors,
             "first_error": self.first_error,
@@ -85,6 +91,16 @@ class ProfileResult:
             "op_table": self.op_table,
             "files": dict(self.files),
         }
+
+    def cpu_split(self) -> str:
+        """How the window split between running on a CPU and waiting; empty when unknown."""
+        if self.seconds <= 0 or self.calls == 0:
+            return ""
+        on_cpu = min(1.0, max(0.0, self.cpu_seconds / self.seconds))
+        return (
+            f"time: {100 * on_cpu:.0f}% running on a CPU, {100 * (1 - on_cpu):.0f}% waiting "
+            "(sleep, I/O, locks, a CPU held by other processes)"
+        )
 
     def _headline(self) -> str:
         name = PROFILER_LABELS.get(self.profiler, self.profiler)

@@ -230,6 +230,7 @@ class _Window:
     tally: _Tally
     seconds: float
     torch: TorchOpProfiler | None
+    cpu_seconds: float = 0.0
 
 
 def _start_capture(profiler: str, scratch: Path, rate: int, notes: list[str]) -> _StackCapture:
@@ -300,6 +301,7 @@ def _run_window(
     tally = _Tally()
     torch_profiler = None
     started = time.perf_counter()
+    cpu_started = time.thread_time()
     try:
         if want_torch:
             torch_deadline = started + min(TORCH_PHASE_SECONDS, TORCH_WINDOW_SHARE * seconds)
@@ -307,10 +309,11 @@ def _run_window(
         _prodguard_profile_loop(fn, tally, started + seconds, min_calls=0 if tally.calls else 1)
     finally:
         elapsed = time.perf_counter() - started
+        cpu = time.thread_time() - cpu_started
         stacks, error = capture.stop()
     if error:
         notes.append(f"{capture.name}: {error}")
-    return _Window(stacks, capture.name, tally, elapsed, torch_profiler)
+    return _Window(stacks, capture.name, tally, elapsed, torch_profiler, cpu)
 
 
 def profile_callable(
@@ -397,6 +400,7 @@ def _summarise(
         errors=window.tally.errors,
         first_error=window.tally.first_error,
         seconds=window.seconds,
+        cpu_seconds=window.cpu_seconds,
     )
 
 

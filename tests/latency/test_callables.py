@@ -183,3 +183,30 @@ def test_an_interruption_during_warm_up_hands_over_nothing() -> None:
     with pytest.raises(Stop):
         measure(broken, spec=SPEC, on_interrupt=partial.append)
     assert partial == []
+
+
+@pytest.mark.parametrize(
+    ("fn", "python"),
+    [
+        (nap, True),
+        (functools.partial(naps), True),
+        (AsyncCallable(), True),
+        (AsyncCallable().__call__, True),
+        (time.sleep, False),
+        (sorted, False),
+        (dict, False),
+        (str.upper, False),
+        (functools.partial(sorted), False),
+    ],
+)
+def test_runs_python_code_tells_builtins_apart(fn: object, python: bool) -> None:
+    assert callables.runs_python_code(fn) is python
+
+
+def test_a_builtin_gets_one_frame_named_after_it_and_behaves_the_same() -> None:
+    wrapped = callables.in_own_frame(sorted)
+    assert wrapped([3, 1, 2], reverse=True) == [3, 2, 1]
+    assert wrapped.__code__.co_name == "sorted"
+    assert wrapped.__code__.co_filename == "<builtin>"
+    assert callables.in_own_frame(time.sleep).__code__.co_name == "time.sleep"
+    assert callables.in_own_frame(nap) is nap  # Python code: left alone
