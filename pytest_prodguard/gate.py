@@ -46,6 +46,10 @@ class GateSettings:
     profile_seconds: float = 2.0
     profile_dir: Path = Path(".prodguard/profiles")
     profile_top: int = 8
+    #: This pytest run's id: its profiles go to ``profile_dir/run-<id>/`` (see profiling.files).
+    profile_run: str = ""
+    profile_keep: int = 5
+    profile_frames: str = "function"
 
 
 @dataclass
@@ -469,10 +473,6 @@ class TestGate:
             call.thunk, self.nodeid, self.settings, self._baseline_file(call.label)
         )
 
-    def discard_profile(self) -> None:
-        """Remove an earlier profile of this test: a passing test keeps none."""
-        discard_profile_of(self.nodeid, self.settings)
-
 
 class LatencyMeter:
     """The ``latency`` fixture: ``latency(fn, *args)``, ``await latency.measure_async(fn, *args)``.
@@ -550,25 +550,22 @@ def profile_thunk(
     thunk: Callable[[], object], nodeid: str, settings: GateSettings, baseline: Path | None = None
 ) -> ProfileResult:
     """Profile ``thunk`` for the configured window; never raises for profiling problems."""
-    from pytest_prodguard.profiling import profile_callable, sanitize_nodeid
+    from pytest_prodguard.profiling import new_run_id, profile_callable, run_folder, sanitize_nodeid
 
     stacks = baseline.with_suffix(".folded") if baseline is not None else None
+    out_dir = run_folder(
+        settings.profile_dir, settings.profile_run or new_run_id(), keep=settings.profile_keep
+    )
     return profile_callable(
         thunk,
         profiler=settings.profile_with,
         seconds=settings.profile_seconds,
-        out_dir=settings.profile_dir,
+        out_dir=out_dir,
         name=sanitize_nodeid(nodeid),
         top=settings.profile_top,
         baseline=stacks if stacks is not None and stacks.exists() else None,
+        frames=settings.profile_frames,
     )
-
-
-def discard_profile_of(nodeid: str, settings: GateSettings) -> None:
-    """Delete the profile files an earlier failing run of ``nodeid`` left behind."""
-    from pytest_prodguard.profiling import discard_profile, sanitize_nodeid
-
-    discard_profile(settings.profile_dir, sanitize_nodeid(nodeid))
 
 
 def profile_section_title() -> str:

@@ -199,6 +199,20 @@ class ProdguardSession:
         self.started = time.time()
         self.report_error: str | None = None
         self._gate_settings: GateSettings | None = None
+        self._run_id: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        """This run's id (its profile folder): the controller's under pytest-xdist."""
+        if self._run_id is None:
+            worker = getattr(self.config, "workerinput", None)
+            if worker is not None and worker.get("prodguard_run"):
+                self._run_id = str(worker["prodguard_run"])
+            else:
+                from pytest_prodguard.profiling.files import new_run_id
+
+                self._run_id = new_run_id()
+        return self._run_id
 
     # -- registry
 
@@ -320,6 +334,9 @@ class ProdguardSession:
                 profile_seconds=s.profile_seconds,
                 profile_dir=s.profile_dir,
                 profile_top=s.profile_top,
+                profile_run=self.run_id,
+                profile_keep=s.profile_keep,
+                profile_frames=s.profile_frames,
             )
         return self._gate_settings
 
@@ -501,10 +518,6 @@ class ProdguardSession:
             report.prodguard_latency = "fail"  # type: ignore[attr-defined]
         elif report.failed and profiler_key in item.stash and self.settings.profile != "off":
             self._profile_failed_test(item, report)
-        if report.passed:
-            from pytest_prodguard.gate import discard_profile_of
-
-            discard_profile_of(item.nodeid, self.gate_settings)
         self._add_html_extras(item, report)
 
     def _profile_failed_test(self, item: pytest.Item, report: pytest.TestReport) -> None:
@@ -818,6 +831,10 @@ class XdistHooks:
 
     def __init__(self, session: ProdguardSession) -> None:
         self.session = session
+
+    def pytest_configure_node(self, node: Any) -> None:
+        """Workers write their profiles into the controller's run folder."""
+        node.workerinput["prodguard_run"] = self.session.run_id
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """Merge each worker's collected guard ids, so gaps are right under ``-n``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_prodguard.profiling.stacks import FrameGrowth, HotFrame
+from pytest_prodguard.profiling.stacks import GROWTH_Z, FrameGrowth, HotFrame
 
 SECTION_TITLE = "where the time went"
 MAX_LINE = 160
@@ -60,7 +60,10 @@ class ProfileResult:
             lines.append(split)
         lines += self._frame_lines()
         if self.grown_frames:
-            lines.append("grew most since the baseline profile (self share):")
+            lines.append(
+                "grew most since the baseline profile (self share; listed only beyond "
+                f"sampling noise: {GROWTH_Z:g} standard errors of the two profiles' shares):"
+            )
             lines += [_growth_line(growth) for growth in self.grown_frames]
         if self.op_table:
             lines.append("torch operators:")
@@ -94,8 +97,8 @@ class ProfileResult:
 
     def cpu_split(self) -> str:
         """How the window split between running on a CPU and waiting; empty when unknown."""
-        if self.seconds <= 0 or self.calls == 0:
-            return ""
+        if self.seconds <= 0 or self.calls == 0 or self.cpu_seconds <= 0:
+            return ""  # not measured (a result built by hand, or nothing ran)
         on_cpu = min(1.0, max(0.0, self.cpu_seconds / self.seconds))
         return (
             f"time: {100 * on_cpu:.0f}% running on a CPU, {100 * (1 - on_cpu):.0f}% waiting "
@@ -137,7 +140,8 @@ class ProfileResult:
 def _growth_line(growth: FrameGrowth) -> str:
     return (
         f"  {100 * growth.growth:+5.1f} pp  {growth.function}  {growth.file}"
-        f"  ({100 * growth.before:.1f}% -> {100 * growth.after:.1f}%)"
+        f"  ({100 * growth.before:.1f}% -> {100 * growth.after:.1f}%, "
+        f"noise {100 * growth.noise:.1f} pp)"
     )
 
 

@@ -37,6 +37,7 @@ from pytest_prodguard.profiling.sampler import ThreadSampler
 from pytest_prodguard.profiling.stacks import (
     FrameGrowth,
     Stacks,
+    by_function,
     cut_below_loop,
     format_folded,
     grown_frames,
@@ -49,6 +50,8 @@ from pytest_prodguard.profiling.torchprof import TorchOpProfiler, torch_importab
 from pytest_prodguard.units import parse_duration
 
 PROFILERS = ("auto", "py-spy", "torch", "builtin")
+#: Flamegraph boxes: one per function in each stack, or one per source line.
+FRAME_MODES = ("function", "line")
 DEFAULT_SECONDS = 2.0
 DEFAULT_TOP = 8
 DEFAULT_RATE = 100
@@ -326,8 +329,12 @@ def profile_callable(
     top: int = DEFAULT_TOP,
     baseline: Path | None = None,
     rate: int = DEFAULT_RATE,
+    frames: str = "function",
 ) -> ProfileResult:
     """Run ``fn`` repeatedly for about ``seconds`` under a profiler and summarise where time went.
+
+    The flamegraph has one box per function in each stack (``frames="function"``)
+    or one per source line (``"line"``); ``stacks.txt`` always keeps the lines.
 
     ``fn`` runs at least once; its exceptions are swallowed and counted. The
     files land in ``out_dir / name`` (``name``: a sanitised node id, see
@@ -341,6 +348,8 @@ def profile_callable(
     """
     options = check_profile_options(profiler=profiler, seconds=seconds, top=top, rate=rate)
     check_name(name)
+    if frames not in FRAME_MODES:
+        raise ProdguardUsageError("frames", frames, f"one of {', '.join(FRAME_MODES)}")
     notes: list[str] = []
     try:
         folder = prepare_folder(out_dir, name)
@@ -353,7 +362,7 @@ def profile_callable(
             notes=notes,
             allow_torch=True,
         )
-        return _summarise(window, folder, name, options, baseline, notes)
+        return _summarise(window, folder, name, options, baseline, notes, frames)
     except Exception as exc:
         notes.append(f"profiling failed ({type(exc).__name__}: {exc})")
         return ProfileResult(profiler="none", note="; ".join(notes))
@@ -366,6 +375,7 @@ def _summarise(
     options: ProfileOptions,
     baseline: Path | None,
     notes: list[str],
+    frames: str = "function",
 ) -> ProfileResult:
     samples = total_samples(window.stacks)
     files: dict[str, str] = {}
@@ -374,9 +384,9 @@ def _summarise(
         label = PROFILER_LABELS[window.backend]
         stacks_path, svg_path = folder / STACKS_FILE, folder / SVG_FILE
         atomic_write_text(stacks_path, format_folded(window.stacks))
-        atomic_write_text(
-            svg_path, render_flamegraph(window.stacks, title=f"{name} ({label}, {samples} samples)")
-        )
+        drawn = by_function(window.stacks) if frames == "function" else window.stacks
+        title = f"{name} ({label}, {samples} samples, per {frames})"
+        atomic_write_text(svg_path, render_flamegraph(drawn, title=title))
         files = {"raw": str(stacks_path), "svg": str(svg_path), **files}
     else:
         notes.append("no stack samples were taken inside the profiled code")

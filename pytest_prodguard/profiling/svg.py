@@ -135,7 +135,8 @@ def _display_label(label: str) -> str:
     frame = parse_frame(label)
     if not frame.file:
         return label
-    return f"{frame.function} ({short_path(frame.file)}:{frame.line})"
+    line = f":{frame.line}" if frame.line else ""  # 0: frames aggregated per function
+    return f"{frame.function} ({short_path(frame.file)}{line})"
 
 
 def _short_label(label: str) -> str:
