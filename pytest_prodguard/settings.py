@@ -177,6 +177,15 @@ class Settings:
     profile_top: int
     profile_keep: int = 5
     profile_frames: str = "function"
+    #: the keys set on the command line or in the ini file (not left at their default)
+    explicit: frozenset[str] = frozenset()
+
+    def profiler_for(self, marker_profiler: str | None) -> str:
+        """The profiler for a test: an explicit option (command line or ini) wins over
+        the ``profile_on_failure(profiler=...)`` marker, which wins over the default."""
+        if "prodguard_profile_with" in self.explicit or marker_profiler is None:
+            return self.profile_with
+        return marker_profiler
 
 
 def parse_tolerance(value: object, *, source: str) -> float:
@@ -295,4 +304,9 @@ def build_settings(
         profile_top=values["prodguard_profile_top"],
         profile_keep=values["prodguard_profile_keep"],
         profile_frames=values["prodguard_profile_frames"],
+        explicit=frozenset(key for key in values if _given(cli_values, ini_values, key)),
     )
+
+
+def _given(cli_values: Mapping[str, object], ini_values: Mapping[str, object], key: str) -> bool:
+    return cli_values.get(key) is not None or ini_values.get(key) not in (None, "", [])

@@ -43,7 +43,6 @@ from pytest_prodguard.latency.compare import (
     look_log_reference,
     prepare_comparison,
     raw_log_values,
-    validate_tolerance,
 )
 from pytest_prodguard.latency.environment import (
     describe_environment,
@@ -593,7 +592,6 @@ def _context(options: _Options) -> _Context:
     )
     tolerance, setup = options.tolerance, None
     if baseline is not None and tolerance is not None:
-        tolerance = validate_tolerance(tolerance)
         setup = prepare_comparison(baseline, fingerprint, has_reference=True)
     processes = snapshot_processes()
     environment_start = describe_environment()

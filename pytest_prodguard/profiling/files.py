@@ -32,7 +32,7 @@ OUTPUT_FILES = (STACKS_FILE, SVG_FILE, CHROME_TRACE_FILE)
 
 RUN_PREFIX = "run-"
 DEFAULT_KEEP_RUNS = 5
-_RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+_RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}\.[0-9]{6}-[0-9a-f]{6}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _READABLE_LENGTH = 80
 NAME_ACCEPTED = "a non-empty file name without path separators, e.g. sanitize_nodeid(nodeid)"
@@ -93,9 +93,10 @@ def discard_profile(out_dir: Path, name: str) -> None:
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    """``20261206-053012-1a2b3c``: the UTC start time (so ids sort by age) and a random part."""
+    """``20261206-053012.123456-1a2b3c``: the UTC start time to the microsecond (ids sort
+    by age, also for runs started in the same second) and a random part."""
     moment = now or datetime.now(timezone.utc)
-    return f"{moment.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    return f"{moment.strftime('%Y%m%d-%H%M%S.%f')}-{uuid.uuid4().hex[:6]}"
 
 
 def run_folder(out_dir: Path, run_id: str, *, keep: int = DEFAULT_KEEP_RUNS) -> Path:

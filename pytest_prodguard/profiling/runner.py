@@ -21,7 +21,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Protocol
 
-from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.errors import ProdguardUsageError, describe_exception
 from pytest_prodguard.files import atomic_write_text
 from pytest_prodguard.profiling import pyspy
 from pytest_prodguard.profiling.files import (
@@ -107,13 +107,6 @@ class _Tally:
     calls: int = 0
     errors: int = 0
     first_error: str | None = None
-
-
-def describe_exception(exc: BaseException) -> str:
-    """``Type: first line of the message``, at most 80 characters."""
-    lines = f"{type(exc).__name__}: {exc}".strip().splitlines()
-    text = lines[0] if lines else type(exc).__name__
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _prodguard_profile_loop(

@@ -231,14 +231,14 @@ class TestRunFolders:
     def test_run_ids_sort_by_start_time(self):
         from datetime import datetime, timezone
 
-        early = new_run_id(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
-        late = new_run_id(datetime(2026, 1, 2, 3, 4, 6, tzinfo=timezone.utc))
-        assert early.startswith("20260102-030405-")
-        assert early < late
+        early = new_run_id(datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=timezone.utc))
+        late = new_run_id(datetime(2026, 1, 2, 3, 4, 5, 8, tzinfo=timezone.utc))
+        assert early.startswith("20260102-030405.000007-")
+        assert early < late  # also within one second
 
     def test_only_the_newest_runs_are_kept_and_other_folders_never_touched(self, tmp_path):
         (tmp_path / "not-a-run").mkdir()
-        ids = [f"2026010{day}-000000-abcdef" for day in range(1, 5)]
+        ids = [f"2026010{day}-000000.000000-abcdef" for day in range(1, 5)]
         for run_id in ids[:3]:
             (run_folder(tmp_path, run_id, keep=10) / "t").mkdir()
         current = run_folder(tmp_path, ids[3], keep=2)
@@ -251,7 +251,7 @@ class TestRunFolders:
 
     @pytest.mark.parametrize(
         ("run_id", "keep", "field"),
-        [("../x", 5, "run_id"), ("20260101-000000-abcdef", 0, "keep")],
+        [("../x", 5, "run_id"), ("20260101-000000.000000-abcdef", 0, "keep")],
     )
     def test_bad_values_are_usage_errors_and_nothing_is_created(
         self, tmp_path, run_id, keep, field

@@ -1,9 +1,10 @@
-"""The latency gate of one test: measure, compare to a baseline, judge, save, profile.
+"""The latency gate of one test: measure, compare to a baseline, judge, save.
 
-Glue between :mod:`pytest_prodguard.latency` and :mod:`pytest_prodguard.profiling`,
-free of pytest: the plugin creates one :class:`TestGate` per test that uses the
-``latency`` fixture or a ``latency_budget`` marker, feeds it measurements, and
-turns :meth:`TestGate.outcome` into the test's result.
+Free of pytest and of the profiling package: the plugin creates one
+:class:`TestGate` per test that uses the ``latency`` fixture or a
+``latency_budget`` marker, hands it the run's settings and (unless profiling is
+off) a :class:`Profiler`, feeds it measurements, and applies
+:meth:`TestGate.result` to the test's report.
 """
 
 from __future__ import annotations
@@ -12,44 +13,35 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.errors import ProdguardUsageError, describe_exception
+from pytest_prodguard.results import GuardResult
 
 if TYPE_CHECKING:
-    from pytest_prodguard.latency import (
-        ComparisonVerdict,
-        LatencySpec,
-        LatencyVerdict,
-        Measurement,
-    )
-    from pytest_prodguard.profiling import ProfileResult
+    from pytest_prodguard.latency.baseline import Baseline
+    from pytest_prodguard.latency.compare import ComparisonVerdict
+    from pytest_prodguard.latency.measurement import Measurement
+    from pytest_prodguard.latency.spec import LatencySpec
+    from pytest_prodguard.latency.verdict import LatencyVerdict
+    from pytest_prodguard.settings import Settings
 
 LATENCY_SECTION = "prodguard latency"
+#: The section a profile is shown in (the profiling package's title; not imported here).
+PROFILE = "where the time went"
 
 
-@dataclass(frozen=True)
-class GateSettings:
-    """The run-wide settings the gate needs (a slice of the plugin's Settings)."""
+class Profiler(Protocol):
+    """What the gate needs from a profiler (``profiling.FailureProfiler`` provides it)."""
 
-    mode: str = "fail"  # fail | warn | off
-    inconclusive: str = "warn"
-    normalize: bool = True
-    baseline_save: bool = False
-    baseline_compare: float | None = None
-    baseline_dir: Path = Path(".prodguard/baselines")
-    profile: str = "failures"  # failures | off
-    profile_with: str = "auto"
-    profile_seconds: float = 2.0
-    profile_dir: Path = Path(".prodguard/profiles")
-    profile_top: int = 8
-    #: This pytest run's id: its profiles go to ``profile_dir/run-<id>/`` (see profiling.files).
-    profile_run: str = ""
-    profile_keep: int = 5
-    profile_frames: str = "function"
+    def profile(self, thunk: Callable[[], object], baseline: Path | None = None) -> GuardResult:
+        """Profile ``thunk``; the result carries the profile's section, record and files."""
+
+    def save_baseline(self, thunk: Callable[[], object], path: Path) -> str | None:
+        """Save ``thunk``'s stacks at ``path``; a note when that was not possible."""
 
 
 @dataclass
@@ -57,11 +49,12 @@ class MeasuredCall:
     """One callable measured in a test, with what was decided about it."""
 
     label: str
-    thunk: Callable[[], object]
+    thunk: Callable[[], object] | None
     measurement: Measurement
     verdict: LatencyVerdict | None = None
     comparison: ComparisonVerdict | None = None
     note: str | None = None
+    policy: str = "warn"
     #: Why nothing was judged (a tracer was active, nothing was measured), when so.
     not_judged: str | None = None
     #: What was saved as a baseline run, when the run saved one.
@@ -69,22 +62,18 @@ class MeasuredCall:
 
     def status(self) -> str:
         """pass | fail | warn | inconclusive | improved | recorded | not-judged."""
+        from pytest_prodguard.latency.verdict import overall_status
+
         if self.not_judged is not None:
             return "not-judged"
         if self.verdict is not None:
-            if self.verdict.status == "pass" and self._improved():
-                return "improved"
-            return self.verdict.status
-        if self.comparison is not None:
-            return {
-                "regressed": "fail",
-                "improved": "improved",
-                "inconclusive": "inconclusive",
-            }.get(self.comparison.status, "pass")
-        return "recorded"
-
-    def _improved(self) -> bool:
-        return self.comparison is not None and self.comparison.status == "improved"
+            status = self.verdict.status
+        elif self.comparison is not None:
+            status = overall_status((), self.comparison, self.policy)
+        else:
+            return "recorded"
+        improved = self.comparison is not None and self.comparison.status == "improved"
+        return "improved" if status == "pass" and improved else status
 
     def headline(self) -> str:
         """One line on this call's verdict."""
@@ -94,7 +83,7 @@ class MeasuredCall:
             return self.verdict.headline
         if self.comparison is not None:
             return self.comparison.headline
-        return self._median_text(f"measured {self.label}:")
+        return self._median_text(f"measured {self.label}:") or f"measured {self.label}: n/a"
 
     def _median_text(self, prefix: str) -> str:
         p50 = self.measurement.quantiles().get("p50")
@@ -106,15 +95,14 @@ class MeasuredCall:
 
     def details(self) -> str:
         """The multi-line section body."""
-        parts = []
         if self.not_judged is not None:
-            parts.append(self.headline())
+            parts = [self.headline()]
         elif self.verdict is not None:
-            parts.append(self.verdict.details)
+            parts = [self.verdict.details]
         elif self.comparison is not None:
-            parts.append(self.comparison.details)
+            parts = [self.comparison.details]
         else:
-            parts.append(self.headline())
+            parts = [self.headline()]
         if self.note:
             parts.append(f"note: {self.note}")
         return "\n".join(parts)
@@ -145,29 +133,6 @@ class MeasuredCall:
         return data
 
 
-@dataclass(frozen=True)
-class GateOutcome:
-    """What the plugin should do with the test."""
-
-    status: str  # pass | fail | warn
-    message: str  # the failure headline(s) or warning text
-    sections: list[tuple[str, str]] = field(default_factory=list)
-    records: list[tuple[str, Any]] = field(default_factory=list)
-    profile: ProfileResult | None = None
-    #: What stopped profiling (pytest-timeout's Timeout, Ctrl-C): raise it after attaching.
-    interrupted: BaseException | None = None
-
-
-@dataclass
-class _Plan:
-    """How one call is measured: measure()'s keywords, and what to do with the result."""
-
-    options: dict[str, Any]
-    note: str | None = None
-    baseline: Any = None
-    not_judged: str | None = None
-
-
 class TestGate:
     """The latency gate for one test (``nodeid``), with an optional marker ``spec``."""
 
@@ -177,8 +142,9 @@ class TestGate:
         self,
         nodeid: str,
         spec: LatencySpec | None,
-        settings: GateSettings,
+        settings: Settings,
         *,
+        profiler: Profiler | None = None,
         display_id: str | None = None,
     ) -> None:
         self.nodeid = nodeid
@@ -186,9 +152,12 @@ class TestGate:
         self.display_id = display_id or nodeid
         self.spec = spec
         self.settings = settings
+        self.profiler = profiler
         self.calls: list[MeasuredCall] = []
         self.notes: list[str] = []
         self._labels: dict[str, int] = {}
+        #: What stopped profiling (pytest-timeout's Timeout, Ctrl-C): the plugin re-raises it.
+        self.interrupted: BaseException | None = None
 
     # -- measuring
 
@@ -200,10 +169,10 @@ class TestGate:
         Coroutine functions are awaited in a fresh event loop and generators
         consumed (:mod:`pytest_prodguard.latency.callables`).
         """
-        from pytest_prodguard import latency
+        from pytest_prodguard.latency.sampler import measure
 
         label, thunk = self._prepare(fn, args, kwargs)
-        if self.settings.mode == "off":
+        if self.settings.latency == "off":
             measurement = _single_call(thunk)
             self.calls.append(
                 MeasuredCall(label, thunk, measurement, note="--prodguard-latency=off")
@@ -211,9 +180,7 @@ class TestGate:
             return measurement
         plan = self._plan(label)
         with self._interruptible(label, thunk) as partial:
-            measurement = latency.measure(
-                fn, args, kwargs, on_interrupt=partial.append, **plan.options
-            )
+            measurement = measure(fn, args, kwargs, on_interrupt=partial.append, **plan.options)
         self._record(label, thunk, measurement, plan)
         return measurement
 
@@ -221,17 +188,18 @@ class TestGate:
         self, fn: Callable[..., object], args: Sequence[object], kwargs: Mapping[str, object]
     ) -> Measurement:
         """:meth:`measure`, awaiting ``fn`` in the running event loop (an async test's)."""
-        from pytest_prodguard.latency import sampler
+        from pytest_prodguard.latency.sampler import measure_async
 
         label, thunk = self._prepare(fn, args, kwargs)
         plan = self._plan(label)
-        if self.settings.mode == "off":
+        off = self.settings.latency == "off"
+        if off:
             plan.options["spec"] = None
         with self._interruptible(label, thunk) as partial:
-            measurement = await sampler.measure_async(
+            measurement = await measure_async(
                 fn, args, kwargs, on_interrupt=partial.append, **plan.options
             )
-        if self.settings.mode == "off":
+        if off:
             self.calls.append(
                 MeasuredCall(label, thunk, measurement, note="--prodguard-latency=off")
             )
@@ -257,20 +225,21 @@ class TestGate:
 
     def _plan(self, label: str) -> _Plan:
         """How to measure ``label``: against its budget and baseline, or only record (a tracer)."""
-        from pytest_prodguard import latency
+        from pytest_prodguard.latency.sampler import BASELINE_SAVE_SECONDS
         from pytest_prodguard.latency.tracers import active_tracer
 
         tracer = active_tracer()
         if tracer is not None:
             # Recorded for the report, never judged, compared or saved.
             return _Plan({"spec": None, "normalize": False}, not_judged=tracer.reason())
+        settings = self.settings
         baseline, note = self._load_baseline(label)
         options = {
             "spec": self.spec,
             "baseline": baseline,
-            "tolerance": self.settings.baseline_compare,
-            "normalize": self.settings.normalize,
-            "min_seconds": latency.BASELINE_SAVE_SECONDS if self.settings.baseline_save else 0.0,
+            "tolerance": settings.baseline_compare,
+            "normalize": settings.latency_normalize == "auto",
+            "min_seconds": BASELINE_SAVE_SECONDS if settings.baseline_save else 0.0,
         }
         return _Plan(options, note=note, baseline=baseline)
 
@@ -288,13 +257,13 @@ class TestGate:
             if partial:
                 measurement = partial[0]
                 note = (
-                    f"interrupted by {_describe(exc)} after {measurement.n} rounds "
+                    f"interrupted by {describe_exception(exc)} after {measurement.n} rounds "
                     f"({measurement.elapsed:.3g} s): partial measurement, not judged"
                 )
                 self.calls.append(MeasuredCall(label, thunk, measurement, not_judged=note))
             else:
                 self.notes.append(
-                    f"{label}: interrupted by {_describe(exc)} before any round was timed"
+                    f"{label}: interrupted by {describe_exception(exc)} before any round was timed"
                 )
             raise
 
@@ -326,16 +295,16 @@ class TestGate:
         Like a measured call: compared with its baseline and saved when asked,
         and profiled on failure when ``thunk`` (the benchmarked call) is known.
         """
-        from pytest_prodguard import latency
+        from pytest_prodguard.latency.environment import machine_fingerprint
         from pytest_prodguard.latency.tracers import active_tracer
+        from pytest_prodguard.latency.verdict import measurement_from_samples
 
         if self.spec is None:
             return
         measurement = replace(
-            latency.measurement_from_samples(samples, confidence=self.spec.confidence),
-            fingerprint=MappingProxyType(latency.machine_fingerprint()),
+            measurement_from_samples(samples, confidence=self.spec.confidence),
+            fingerprint=MappingProxyType(machine_fingerprint()),
         )
-        thunk = thunk or _no_thunk
         tracer = active_tracer()
         if tracer is not None:
             self.calls.append(MeasuredCall(label, thunk, measurement, not_judged=tracer.reason()))
@@ -343,14 +312,33 @@ class TestGate:
         baseline, note = self._load_baseline(label)
         self._judge(MeasuredCall(label, thunk, measurement, note=note), baseline)
         if self.settings.baseline_save:
-            self._save(label, measurement, None if thunk is _no_thunk else thunk)
+            self._save(label, measurement, thunk)
+
+    def judge_benchmark(self, fixture: object) -> None:
+        """Judge the rounds pytest-benchmark's ``benchmark`` fixture measured, if any.
+
+        ``fixture`` may be the :class:`RecordingBenchmark` that stood in for it,
+        which also knows the benchmarked call (for the flamegraph).
+        """
+        if self.settings.latency == "off":
+            return
+        thunk = fixture.thunk if isinstance(fixture, RecordingBenchmark) else None
+        stats = getattr(getattr(fixture, "stats", None), "stats", None)
+        data = list(getattr(stats, "data", None) or ())
+        if data:
+            self.judge_samples(data, thunk=thunk)
+        else:
+            self.not_measured(
+                "pytest-benchmark measured nothing (it is disabled under pytest-xdist "
+                "and by --benchmark-disable)"
+            )
 
     def not_measured(self, reason: str, label: str = "benchmark") -> None:
         """Record a call whose budget could not be judged because nothing was measured."""
-        from pytest_prodguard import latency
+        from pytest_prodguard.latency.verdict import measurement_from_samples
 
-        empty = latency.measurement_from_samples([])
-        self.calls.append(MeasuredCall(label, _no_thunk, empty, not_judged=f"not judged: {reason}"))
+        empty = measurement_from_samples([])
+        self.calls.append(MeasuredCall(label, None, empty, not_judged=f"not judged: {reason}"))
 
     def _label_for(self, fn: Callable[..., object]) -> str:
         name = getattr(fn, "__qualname__", None) or type(fn).__name__
@@ -359,15 +347,15 @@ class TestGate:
         return name if count == 1 else f"{name}#{count}"
 
     def _baseline_file(self, label: str) -> Path:
-        from pytest_prodguard.latency import baseline_path
+        from pytest_prodguard.latency.baseline import baseline_path
 
         return baseline_path(self.settings.baseline_dir, self.nodeid, label)
 
-    def _load_baseline(self, label: str) -> tuple[Any, str | None]:
-        from pytest_prodguard.latency import BaselineMissingError, load_baseline
+    def _load_baseline(self, label: str) -> tuple[Baseline | None, str | None]:
+        from pytest_prodguard.latency.baseline import BaselineMissingError, load_baseline
 
         comparing = self.settings.baseline_compare is not None
-        normalizing = self.settings.normalize and self.spec is not None
+        normalizing = self.settings.latency_normalize == "auto" and self.spec is not None
         if not (comparing or normalizing):
             return None, None
         path = self._baseline_file(label)
@@ -381,21 +369,22 @@ class TestGate:
                 "save one with --prodguard-baseline-save"
             )
 
-    def _judge(self, call: MeasuredCall, baseline: Any) -> None:
-        from pytest_prodguard import latency
+    def _judge(self, call: MeasuredCall, baseline: Baseline | None) -> None:
+        from pytest_prodguard.latency.compare import compare_to_baseline
+        from pytest_prodguard.latency.verdict import judge
 
-        if baseline is not None and self.settings.baseline_compare is not None:
-            call.comparison = latency.compare_to_baseline(
-                call.measurement,
-                baseline,
-                tolerance=self.settings.baseline_compare,
-                nodeid=self.display_id,
+        policy = self.settings.latency_inconclusive
+        call.policy = policy
+        tolerance = self.settings.baseline_compare
+        if baseline is not None and tolerance is not None:
+            call.comparison = compare_to_baseline(
+                call.measurement, baseline, tolerance=tolerance, nodeid=self.display_id
             )
         if self.spec is not None:
-            call.verdict = latency.judge(
+            call.verdict = judge(
                 call.measurement,
                 self.spec,
-                inconclusive=self.settings.inconclusive,
+                inconclusive=policy,
                 comparison=call.comparison,
                 nodeid=self.display_id,
             )
@@ -404,74 +393,95 @@ class TestGate:
     def _save(
         self, label: str, measurement: Measurement, thunk: Callable[[], object] | None
     ) -> None:
-        from pytest_prodguard.latency import save_baseline
+        from pytest_prodguard.latency.baseline import save_baseline
 
         path = self._baseline_file(label)
         save_baseline(path, measurement, nodeid=self.nodeid)
         self.calls[-1].saved = _saved_text(path, measurement)
-        if self.settings.profile != "off" and thunk is not None:
-            from pytest_prodguard.profiling import save_profile_baseline
-
-            saved = save_profile_baseline(
-                thunk,
-                path=path.with_suffix(".folded"),
-                seconds=min(1.0, self.settings.profile_seconds),
-                profiler=self.settings.profile_with,
-            )
-            if saved.note:
-                self.notes.append(f"profile baseline not saved: {saved.note}")
+        if self.profiler is not None and thunk is not None:
+            note = self.profiler.save_baseline(thunk, path.with_suffix(".folded"))
+            if note:
+                self.notes.append(f"profile baseline not saved: {note}")
 
     # -- deciding
 
-    def _records_and_sections(
-        self, *, judged: bool = True
-    ) -> tuple[list[tuple[str, Any]], list[tuple[str, str]]]:
-        records: list[tuple[str, Any]] = []
+    def result(self, *, judged: bool = True) -> GuardResult:
+        """What the gate says about the test: fail, warn or pass from every call's verdict.
+
+        ``judged=False``: the test failed on its own; its measurements are shown and
+        recorded, but no verdict applies.
+        """
+        records: tuple[tuple[str, Any], ...] = ()
         if self.calls:
-            records.append(("latency", [call.to_dict(judged=judged) for call in self.calls]))
+            records = (("latency", [call.to_dict(judged=judged) for call in self.calls]),)
         body = [call.details() for call in self.calls] + [f"note: {n}" for n in self.notes]
-        sections = [(LATENCY_SECTION, "\n\n".join(body))] if body else []
-        return records, sections
+        sections = ((LATENCY_SECTION, "\n\n".join(body)),) if body else ()
+        status, headline = self._verdict() if judged else ("pass", "")
+        result = GuardResult("latency", status, headline, sections, records)
+        if status == "fail":
+            result = self._with_profile(result)
+        return result
 
-    def outcome_without_verdict(self) -> GateOutcome:
-        """Record and show the measurements of a test that failed on its own; judge nothing."""
-        records, sections = self._records_and_sections(judged=False)
-        return GateOutcome("pass", "", sections, records)
-
-    def outcome(self) -> GateOutcome:
-        """Fail, warn or pass the test from every measured call's verdict."""
-        records, sections = self._records_and_sections()
+    def _verdict(self) -> tuple[str, str]:
         failing = [call for call in self.calls if call.status() == "fail"]
-        warning = [c for c in self.calls if c.status() in ("warn", "inconclusive", "improved")]
-        not_judged = [c for c in self.calls if c.status() == "not-judged"]
-        if not_judged and self.settings.inconclusive == "fail":
+        undecided = [call for call in self.calls if call.status() in ("warn", "inconclusive")]
+        not_judged = [call for call in self.calls if call.status() == "not-judged"]
+        if not_judged and self.settings.latency_inconclusive == "fail":
             failing += not_judged  # --prodguard-latency-inconclusive=fail: no verdict fails
         else:
-            warning += not_judged
-        if failing and self.settings.mode == "fail":
-            message = "\n".join(call.headline() for call in failing)
-            try:
-                profile = self._profile(failing[0])
-            except BaseException as exc:  # a timeout or Ctrl-C: stop, keep what was decided
-                sections.append((profile_section_title(), f"profiling stopped by {_describe(exc)}"))
-                return GateOutcome("fail", message, sections, records, interrupted=exc)
-            if profile is not None:
-                sections.append((profile_section_title(), profile.section()))
-                records.append(("profile", profile.to_dict()))
-            return GateOutcome("fail", message, sections, records, profile)
+            undecided += not_judged
+        if failing and self.settings.latency == "fail":
+            return "fail", "\n".join(call.headline() for call in failing)
         if failing:  # --prodguard-latency=warn
-            message = "\n".join(f"(warn only) {call.headline()}" for call in failing)
-            return GateOutcome("warn", message, sections, records)
-        if warning:
-            return GateOutcome("warn", "\n".join(c.headline() for c in warning), sections, records)
-        return GateOutcome("pass", "", sections, records)
+            return "warn", "\n".join(f"(warn only) {call.headline()}" for call in failing)
+        if undecided:
+            return "warn", "\n".join(call.headline() for call in undecided)
+        return "pass", ""
 
-    def _profile(self, call: MeasuredCall) -> ProfileResult | None:
-        if self.settings.profile == "off" or call.thunk is _no_thunk or call.not_judged:
-            return None
-        return profile_thunk(
-            call.thunk, self.nodeid, self.settings, self._baseline_file(call.label)
-        )
+    def _with_profile(self, result: GuardResult) -> GuardResult:
+        first = next((call for call in self.calls if call.status() == "fail"), None)
+        if self.profiler is None or first is None or first.thunk is None:
+            return result
+        stacks = self._baseline_file(first.label).with_suffix(".folded")
+        try:
+            return result.including(self.profiler.profile(first.thunk, stacks))
+        except BaseException as exc:  # a timeout or Ctrl-C: stop at once, keep the verdict
+            self.interrupted = exc
+            stopped = f"profiling stopped by {describe_exception(exc)}"
+            return result.including(GuardResult("profile", "pass", sections=((PROFILE, stopped),)))
+
+
+def _single_call(thunk: Callable[[], object]) -> Measurement:
+    from pytest_prodguard.latency.verdict import measurement_from_samples
+
+    start = time.perf_counter()
+    thunk()
+    return measurement_from_samples([time.perf_counter() - start])
+
+
+def _saved_text(path: Path, measurement: Measurement) -> str:
+    """``baseline run 3 of 3 saved to <path> (p50 1.2 ms)``: what the summary shows for a save."""
+    from pytest_prodguard.latency.baseline import BaselineError, load_baseline
+    from pytest_prodguard.units import format_duration
+
+    try:
+        runs = len(load_baseline(path).runs)
+    except BaselineError:
+        runs = 0
+    p50 = measurement.quantiles().get("p50")
+    median = f" (p50 {format_duration(p50)})" if p50 is not None else ""
+    which = f"run {runs} of {runs}" if runs else "run"
+    return f"baseline {which} saved to {path}{median}"
+
+
+@dataclass
+class _Plan:
+    """How one call is measured: measure()'s keywords, and what to do with the result."""
+
+    options: dict[str, Any]
+    note: str | None = None
+    baseline: Baseline | None = None
+    not_judged: str | None = None
 
 
 class LatencyMeter:
@@ -488,7 +498,7 @@ class LatencyMeter:
     def __call__(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> Measurement:
         """Measure ``fn(*args, **kwargs)``: called, awaited in a fresh loop, or consumed."""
         __tracebackhide__ = True
-        from pytest_prodguard.latency import BaselineError
+        from pytest_prodguard.latency.baseline import BaselineError
 
         try:
             return self._gate.measure(fn, args, kwargs)
@@ -501,7 +511,7 @@ class LatencyMeter:
     ) -> Measurement:
         """Measure ``await fn(*args, **kwargs)`` in the running event loop (async tests)."""
         __tracebackhide__ = True
-        from pytest_prodguard.latency import BaselineError
+        from pytest_prodguard.latency.baseline import BaselineError
 
         try:
             return await self._gate.measure_async(fn, args, kwargs)
@@ -544,125 +554,3 @@ class RecordingBenchmark:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.fixture, name)
-
-
-def profile_thunk(
-    thunk: Callable[[], object], nodeid: str, settings: GateSettings, baseline: Path | None = None
-) -> ProfileResult:
-    """Profile ``thunk`` for the configured window; never raises for profiling problems."""
-    from pytest_prodguard.profiling import new_run_id, profile_callable, run_folder, sanitize_nodeid
-
-    stacks = baseline.with_suffix(".folded") if baseline is not None else None
-    out_dir = run_folder(
-        settings.profile_dir, settings.profile_run or new_run_id(), keep=settings.profile_keep
-    )
-    return profile_callable(
-        thunk,
-        profiler=settings.profile_with,
-        seconds=settings.profile_seconds,
-        out_dir=out_dir,
-        name=sanitize_nodeid(nodeid),
-        top=settings.profile_top,
-        baseline=stacks if stacks is not None and stacks.exists() else None,
-        frames=settings.profile_frames,
-    )
-
-
-def profile_section_title() -> str:
-    """The report section title of a profile ("where the time went")."""
-    from pytest_prodguard.profiling import SECTION_TITLE
-
-    return SECTION_TITLE
-
-
-def _single_call(thunk: Callable[[], object]) -> Measurement:
-    from pytest_prodguard.latency import measurement_from_samples
-
-    start = time.perf_counter()
-    thunk()
-    return measurement_from_samples([time.perf_counter() - start])
-
-
-def _saved_text(path: Path, measurement: Measurement) -> str:
-    """``baseline run 3 of 3 saved to <path> (p50 1.2 ms)``: what the summary shows for a save."""
-    from pytest_prodguard.latency import BaselineError, load_baseline
-    from pytest_prodguard.units import format_duration
-
-    try:
-        runs = len(load_baseline(path).runs)
-    except BaselineError:
-        runs = 0
-    p50 = measurement.quantiles().get("p50")
-    median = f" (p50 {format_duration(p50)})" if p50 is not None else ""
-    which = f"run {runs} of {runs}" if runs else "run"
-    return f"baseline {which} saved to {path}{median}"
-
-
-def _describe(exc: BaseException) -> str:
-    from pytest_prodguard.profiling.runner import describe_exception
-
-    return describe_exception(exc)
-
-
-def _no_thunk() -> None:
-    """Stands in for calls the gate did not make itself (pytest-benchmark's)."""
-
-
-def xdist_note(workers: object, dist: str) -> str:
-    """The summary's note on a run under pytest-xdist: what ran beside the measurements."""
-    if dist == "loadgroup":
-        return (
-            f"note: latency was measured while {workers} pytest-xdist workers ran: with "
-            "--dist loadgroup the latency tests ran one after another on one worker (group "
-            "'prodguard-latency'), but the other workers kept running other tests beside "
-            "them; budgets were not widened (CPU wait is taken out of each round). For "
-            "measurements with nothing beside them, run the latency tests in their own run "
-            "without -n (pytest -p no:xdist -m latency_budget)."
-        )
-    return (
-        f"note: latency was measured while {workers} pytest-xdist workers ran other "
-        "tests in parallel; budgets were not widened. --dist loadgroup runs the latency "
-        "tests one after another on one worker (group 'prodguard-latency'); only a run "
-        "without -n measures them with nothing beside them."
-    )
-
-
-_SUMMARY_WORDS = {
-    "fail": "FAIL        ",
-    "warn": "WARN        ",
-    "inconclusive": "INCONCLUSIVE",
-    "improved": "IMPROVED    ",
-    "pass": "pass        ",
-    "recorded": "recorded    ",
-    "not-judged": "not judged  ",
-}
-
-
-def summary_lines(tests: Sequence[tuple[str, list[dict[str, Any]]]]) -> list[str]:
-    """The "prodguard latency" terminal lines: one per measured call, worst first."""
-    order = list(_SUMMARY_WORDS)
-    rows = [
-        (
-            order.index(call.get("status", "recorded")) if call.get("status") in order else 99,
-            nodeid,
-            call,
-        )
-        for nodeid, calls in tests
-        for call in calls
-    ]
-    lines = []
-    for _, nodeid, call in sorted(rows, key=lambda row: (row[0], row[1])):
-        word = _SUMMARY_WORDS.get(call.get("status", ""), call.get("status", "?"))
-        lines.append(f"{word} {nodeid} [{call.get('label')}]: {call.get('headline')}")
-        baseline = call.get("baseline")
-        if baseline and baseline != call.get("headline"):
-            lines.append(f"{'':12}   compared: {baseline}")
-        if call.get("saved"):
-            lines.append(f"{'':12}   saved: {call['saved']}")
-    improved = sum(1 for row in rows if row[2].get("status") == "improved")
-    if improved:
-        lines.append(
-            f"{improved} measured call(s) got significantly faster than their baseline: "
-            "re-save with --prodguard-baseline-save to tighten it"
-        )
-    return lines
