@@ -108,11 +108,16 @@ def write_baseline(baseline: Baseline) -> None:
 
 
 def files_of(baseline: Baseline) -> list[Path]:
-    """The baseline's file, its saved profile (``.folded``) and lock file, those that exist."""
+    """The baseline's file, its saved profile (stacks, call counts) and lock, those that exist."""
     path = baseline.path
     if path is None:
         return []
-    candidates = (path, path.with_suffix(".folded"), path.with_name(f".{path.name}.lock"))
+    candidates = (
+        path,
+        path.with_suffix(".folded"),
+        path.with_suffix(".calls.json"),
+        path.with_name(f".{path.name}.lock"),
+    )
     return [candidate for candidate in candidates if candidate.exists()]
 
 

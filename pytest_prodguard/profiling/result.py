@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_prodguard.profiling.calls import CallChange
 from pytest_prodguard.profiling.stacks import GROWTH_Z, FrameGrowth, HotFrame
 
 SECTION_TITLE = "where the time went"
@@ -46,6 +47,8 @@ class ProfileResult:
     seconds: float = 0.0
     #: CPU time of the profiled thread during the window (the rest of ``seconds`` it waited).
     cpu_seconds: float = 0.0
+    #: Functions called a different number of times per measured call than in the baseline.
+    call_changes: list[CallChange] = field(default_factory=list)
 
     def section(self) -> str:
         """The failure-message block: profiler, hottest frames, growth, op table, files, note.
@@ -65,6 +68,12 @@ class ProfileResult:
                 f"sampling noise: {GROWTH_Z:g} standard errors of the two profiles' shares):"
             )
             lines += [_growth_line(growth) for growth in self.grown_frames]
+        if self.call_changes:
+            lines.append("calls per measured call, baseline -> now (counted exactly by cProfile):")
+            lines += [
+                f"  {change.function}  {change.before:.3g} -> {change.after:.3g}"
+                for change in self.call_changes
+            ]
         if self.op_table:
             lines.append("torch operators:")
             table_lines = self.op_table.splitlines()
@@ -91,6 +100,7 @@ class ProfileResult:
             "first_error": self.first_error,
             "hot_frames": [frame.to_dict() for frame in self.hot_frames],
             "grown_frames": [growth.to_dict() for growth in self.grown_frames],
+            "call_changes": [change.to_dict() for change in self.call_changes],
             "op_table": self.op_table,
             "files": dict(self.files),
         }

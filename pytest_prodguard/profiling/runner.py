@@ -24,6 +24,14 @@ from typing import Protocol
 from pytest_prodguard.errors import ProdguardUsageError, describe_exception
 from pytest_prodguard.files import atomic_write_text
 from pytest_prodguard.profiling import pyspy
+from pytest_prodguard.profiling.calls import (
+    CallChange,
+    calls_path,
+    changed_calls,
+    count_calls,
+    load_counts,
+    save_counts,
+)
 from pytest_prodguard.profiling.files import (
     CHROME_TRACE_FILE,
     STACKS_FILE,
@@ -172,6 +180,33 @@ def signal_handler_codes() -> frozenset[CodeType]:
         if isinstance(code, CodeType):
             codes.add(code)
     return frozenset(codes)
+
+
+def stops_the_run(exc: BaseException, codes: frozenset[CodeType] | None = None) -> bool:
+    """True for Ctrl-C and for an exception a Python signal handler raised (a timeout)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    handlers = signal_handler_codes() if codes is None else codes
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code in handlers:
+            return True
+        trace = trace.tb_next
+    return False
+
+
+def _call_changes(
+    fn: Callable[[], object], baseline: Path | None, notes: list[str]
+) -> list[CallChange]:
+    """Calls per measured call that changed since the baseline's counts (none without them)."""
+    before = load_counts(calls_path(baseline)) if baseline is not None else None
+    if before is None:
+        return []
+    codes = signal_handler_codes()
+    now = count_calls(fn, stops=lambda exc: stops_the_run(exc, codes))
+    if not now:
+        notes.append("calls were not counted: another profiler holds the profiling hook")
+    return changed_calls(now, before) if now else []
 
 
 class _StackCapture(Protocol):
@@ -355,7 +390,10 @@ def profile_callable(
             notes=notes,
             allow_torch=True,
         )
-        return _summarise(window, folder, name, options, baseline, notes, frames)
+        result = _summarise(window, folder, name, options, baseline, notes, frames)
+        result.call_changes = _call_changes(fn, baseline, notes)
+        result.note = "; ".join(notes) or None
+        return result
     except Exception as exc:
         notes.append(f"profiling failed ({type(exc).__name__}: {exc})")
         return ProfileResult(profiler="none", note="; ".join(notes))
@@ -485,6 +523,10 @@ def save_profile_baseline(
             atomic_write_text(target, format_folded(window.stacks))
         else:
             notes.append("no stack samples were taken inside the profiled code; nothing saved")
+        codes = signal_handler_codes()
+        counts = count_calls(fn, stops=lambda exc: stops_the_run(exc, codes))
+        if counts:
+            save_counts(calls_path(target), counts)
         return ProfileResult(
             profiler=window.backend if samples else "none",
             note="; ".join(notes) or None,
