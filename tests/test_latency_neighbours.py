@@ -297,9 +297,7 @@ class TestTimeout:
             ]
         )
 
-    def test_a_timeout_while_measuring_propagates_and_reports_the_partial_measurement(
-        self, tester
-    ):
+    def test_a_timeout_while_measuring_propagates_and_reports_the_partial_measurement(self, tester):
         tester.makepyfile(test_measured=TIMEOUT_MEASURING)
         result = self.run_timeout(tester, "--timeout=1", "--prodguard-report=report.json")
         result.assert_outcomes(failed=1)
@@ -315,6 +313,45 @@ class TestTimeout:
         ][-1]
         assert call["status"] == "not-judged"
         assert call["measurement"]["stop_reason"] == "interrupted"
+
+
+TIMEOUT_PROFILING_A_BUDGET = """
+import time
+
+import pytest
+
+@pytest.mark.latency_budget(p95="1ms", warmup=4, max_time="0.3s")
+def test_over_budget(latency):
+    latency(time.sleep, 0.01)
+"""
+
+
+def test_a_timeout_while_profiling_a_failed_budget_keeps_the_latency_section(tester):
+    pytest.importorskip("pytest_timeout")
+    tester.makepyfile(test_budget=TIMEOUT_PROFILING_A_BUDGET)
+    result = tester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:benchmark",
+        "--timeout=2",
+        "-o",
+        "prodguard_profile=failures",
+        "--prodguard-profile-with=builtin",
+        "--prodguard-profile-seconds=60",
+    )
+    result.assert_outcomes(failed=1)
+    # Before: the Timeout was counted as a failed call and the 60 s window went on.
+    result.stdout.fnmatch_lines(
+        [
+            "latency verdict: fail (p95 <= 1 ms)",
+            "profiling stopped by Failed: Timeout (>2.0s) from pytest-timeout.",
+            "FAIL * test_budget.py::test_over_budget [[]sleep[]]: latency budget exceeded*",
+            "FAILED test_budget.py::test_over_budget - Failed: Timeout*",
+        ]
+    )
 
 
 SMALL = """

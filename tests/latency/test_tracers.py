@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cProfile
 import sys
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,3 +83,14 @@ def test_a_debugger_is_recognised(no_hooks: None) -> None:
     tracer = hooked("trace", trace_dispatch)
     assert tracer is not None
     assert tracer.name == "a debugger"
+
+
+def test_a_sys_monitoring_tool_is_named(no_hooks: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python 3.12+ tools (coverage's sysmon core, profilers) register by id and name.
+    tools = {3: "coverage.py"}
+    monitoring = types.SimpleNamespace(get_tool=tools.get)
+    monkeypatch.setattr(sys, "monitoring", monitoring, raising=False)
+    tracer = active_tracer()
+    assert tracer is not None
+    assert tracer.name == "coverage"
+    assert tracer.hook == "sys.monitoring tool 3"
