@@ -10,7 +10,9 @@ is timed to completion:
 - a generator function is consumed fully (``deque(fn(...), maxlen=0)``), an
   async generator function by ``async for``;
 - a coroutine *object* (``latency(fetch(url))``) is refused: it can be awaited
-  only once, so it cannot be measured.
+  only once, so it cannot be measured; so is a callable returning a lazy iterator
+  that is not a generator (``map``, ``zip``, itertools): it may never end, so it
+  is not consumed blindly, and the error says how to consume it.
 
 :func:`classify` decides from the callable; a callable that hides its kind (a
 plain wrapper returning a coroutine or a generator) is caught by
@@ -21,8 +23,10 @@ starts again as the right kind.
 from __future__ import annotations
 
 import collections
+import collections.abc
 import functools
 import inspect
+import io
 import types
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -43,6 +47,10 @@ FN_ACCEPTED = "a callable: latency(fn, *args, **kwargs)"
 COROUTINE_OBJECT_ACCEPTED = (
     "a coroutine function and its arguments, latency(fetch, url), not a coroutine object "
     "such as fetch(url): a coroutine can be awaited only once, so it cannot be measured"
+)
+LAZY_ITERATOR_ACCEPTED = (
+    "a callable that does its work when called; this one returned a lazy iterator, so only "
+    "its creation would be timed: consume it in the measured call, latency(lambda: list(...))"
 )
 IN_LOOP_ACCEPTED = (
     "an event loop is already running in this thread (an async test), so latency(fn) "
@@ -93,6 +101,9 @@ def check_first_result(result: object) -> None:
         raise LazyResultError(ITERATE)
     if inspect.isasyncgen(result):
         raise LazyResultError(ASYNC_ITERATE)
+    if isinstance(result, collections.abc.Iterator) and not isinstance(result, io.IOBase):
+        # map, filter, zip, itertools...: possibly endless, so not consumed blindly
+        raise ProdguardUsageError("fn", result, LAZY_ITERATOR_ACCEPTED)
 
 
 def as_sync(fn: Callable[..., object], kind: str) -> Callable[..., object]:

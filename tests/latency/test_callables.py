@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import time
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -210,3 +211,15 @@ def test_a_builtin_gets_one_frame_named_after_it_and_behaves_the_same() -> None:
     assert wrapped.__code__.co_filename == "<builtin>"
     assert callables.in_own_frame(time.sleep).__code__.co_name == "time.sleep"
     assert callables.in_own_frame(nap) is nap  # Python code: left alone
+
+
+@pytest.mark.parametrize("fn", [map, zip, iter])
+def test_a_lazy_iterator_is_a_clear_error_not_a_measured_creation(fn: object) -> None:
+    args = {map: (abs, [1, -2]), zip: ([1], [2]), iter: ([1, 2],)}[fn]  # type: ignore[index]
+    with pytest.raises(ProdguardUsageError, match=r"returned a lazy iterator.*list\(\.\.\.\)"):
+        measure(fn, args, spec=SPEC)  # type: ignore[arg-type]
+
+
+def test_a_file_object_is_measured_as_returned() -> None:
+    # Files are iterators too, but opening one is the work: not an error.
+    assert measure(io.BytesIO, (b"x",), spec=None).call_kind == callables.CALL
