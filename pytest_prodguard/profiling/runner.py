@@ -21,6 +21,7 @@ from typing import Protocol
 
 from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.files import atomic_write_text
+from pytest_prodguard.limits import PROFILE_SECONDS, PROFILE_TOP
 from pytest_prodguard.profiling import pyspy
 from pytest_prodguard.profiling.files import (
     CHROME_TRACE_FILE,
@@ -59,7 +60,7 @@ TORCH_WINDOW_SHARE = 0.5
 GROWTH_ROWS = 5
 MAX_RATE = 1000
 PROFILER_ACCEPTED = "one of " + ", ".join(repr(name) for name in PROFILERS)
-TOP_ACCEPTED = "a whole number of frames between 1 and 100"
+TOP_ACCEPTED = PROFILE_TOP.accepted
 RATE_ACCEPTED = f"a whole number of samples per second between 1 and {MAX_RATE}"
 
 
@@ -89,9 +90,9 @@ def check_profile_options(
     """
     if profiler not in PROFILERS:
         raise ProdguardUsageError("profiler", profiler, PROFILER_ACCEPTED, source=source)
-    window = parse_duration(seconds, field="seconds")
-    if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 100:
-        raise ProdguardUsageError("top", top, TOP_ACCEPTED, source=source)
+    window = parse_duration(seconds, field="seconds", limit=PROFILE_SECONDS)
+    PROFILE_TOP.check("top", top, source=source)
+    assert isinstance(top, int)
     if not isinstance(rate, int) or isinstance(rate, bool) or not 1 <= rate <= MAX_RATE:
         raise ProdguardUsageError("rate", rate, RATE_ACCEPTED, source=source)
     return ProfileOptions(str(profiler), window, top, rate)
