@@ -245,6 +245,13 @@ def resolve(cli_values: Mapping[str, object], ini_values: Mapping[str, object]) 
     return resolved
 
 
+def _source(spec: OptionSpec, cli_values: Mapping[str, object]) -> str:
+    """Where a resolved value came from: its flag when given there, else its ini key."""
+    return (
+        f"from {spec.flag}" if cli_values.get(spec.key) is not None else f"from ini key {spec.key}"
+    )
+
+
 def build_settings(
     rootdir: Path, cli_values: Mapping[str, object], ini_values: Mapping[str, object]
 ) -> Settings:
@@ -259,12 +266,8 @@ def build_settings(
     report = values["prodguard_report"]
     if report and not str(report).endswith((".json", ".html")):
         spec = OPTIONS_BY_KEY["prodguard_report"]
-        given_on_cli = cli_values.get(spec.key) is not None
         raise ProdguardUsageError(
-            spec.key,
-            report,
-            "a path ending in .json or .html",
-            source=f"from {spec.flag}" if given_on_cli else f"from ini key {spec.key}",
+            spec.key, report, "a path ending in .json or .html", source=_source(spec, cli_values)
         )
     return Settings(
         rootdir=rootdir,

@@ -778,7 +778,7 @@ class TestBadMarkers:
             ]
         )
 
-    @pytest.mark.parametrize("args", [(), ("--prodguard-incidents=ops/missing.toml",)])
+    @pytest.mark.parametrize("args", [()])
     def test_missing_registry_while_a_marker_uses_it_names_the_path(self, pytester, args):
         pytester.makeini(INI)
         pytester.makepyfile(

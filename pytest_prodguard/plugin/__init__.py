@@ -222,9 +222,9 @@ class ProdguardSession:
             if path.exists() or self.settings.incidents_explicit:
                 try:
                     self.registry = load_registry(path)
-                except RegistryError as exc:
-                    if path.exists():
-                        raise pytest.UsageError(f"prodguard: {exc}") from None
+                except RegistryError as exc:  # a named but missing file too: a typo
+                    named = "" if path.exists() else " (named by --prodguard-incidents)"
+                    raise pytest.UsageError(f"prodguard: {exc}{named}") from None
         return self.registry
 
     # -- collection
@@ -355,7 +355,7 @@ class ProdguardSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Load an existing registry before xdist starts workers and whatever the verbosity,
         so a broken one is one clean usage error (``-q`` skips the header that loads it)."""
-        if self.settings.incidents.exists():
+        if self.settings.incidents.exists() or self.settings.incidents_explicit:
             self.load_registry()
 
     def pytest_report_header(self, config: pytest.Config) -> str | None:
@@ -698,25 +698,33 @@ class ProdguardSession:
                 )
             else:
                 terminalreporter.write_line(
-                    "prodguard_require_guards not enforced: this run was limited to "
-                    "specific test files or node ids, so guards elsewhere were not collected",
+                    "prodguard_require_guards not enforced: this run cannot judge guard "
+                    f"coverage: {_partial_run(self.config)}, so guards elsewhere may be missed",
                     yellow=True,
                 )
 
     def _guards_enforced(self) -> bool:
-        """Require guards only on runs over whole folders (or testpaths), not chosen files.
+        """Require guards only on runs that collect every test file (see :func:`_partial_run`)."""
+        return self.settings.require_guards and _partial_run(self.config) is None
 
-        A run of ``pytest tests/test_api.py`` cannot see the guards in other files,
-        so failing it for "unguarded" incidents would be a false alarm.
-        """
-        if not self.settings.require_guards:
-            return False
-        invocation = self.config.invocation_params.dir
-        for arg in self.config.args:
-            target = arg.split("::", 1)[0]
-            if "::" in arg or (invocation / target).is_file():
-                return False
-        return True
+
+def _partial_run(config: pytest.Config) -> str | None:
+    """Why this run may not collect every guard (so unguarded incidents cannot be judged).
+
+    ``pytest tests/test_api.py`` or ``--lf`` cannot see guards in other files, so
+    failing such a run for "unguarded" incidents would be a false alarm. ``-k``,
+    ``-m`` and ``--deselect`` are fine: guards are counted before deselection.
+    """
+    limiting = (("lf", "--lf"), ("stepwise", "--sw"), ("ignore", "--ignore"))
+    for dest, flag in (*limiting, ("ignore_glob", "--ignore-glob")):
+        if getattr(config.option, dest, None):
+            return f"{flag} limits which test files are collected"
+    invocation = config.invocation_params.dir
+    for arg in config.args:
+        target = arg.split("::", 1)[0]
+        if "::" in arg or (invocation / target).is_file():
+            return f"it names specific test files or node ids ({arg})"
+    return None
 
 
 def _requested_fixtures(item: pytest.Item) -> list[str]:
