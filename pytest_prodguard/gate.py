@@ -213,7 +213,7 @@ class TestGate:
         return baseline_path(self.settings.baseline_dir, self.nodeid, label)
 
     def _load_baseline(self, label: str) -> tuple[Any, str | None]:
-        from pytest_prodguard.latency import BaselineMissingError, load_baseline
+        from pytest_prodguard.latency import BaselineError, BaselineMissingError, load_baseline
 
         comparing = self.settings.baseline_compare is not None
         normalizing = self.settings.normalize and self.spec is not None
@@ -229,6 +229,10 @@ class TestGate:
                 f"no baseline saved for {label} ({path.name}); comparison skipped — "
                 "save one with --prodguard-baseline-save"
             )
+        except BaselineError as error:
+            if comparing:  # the comparison was asked for: the error (naming the file) stands
+                raise
+            return None, f"baseline ignored: {error}"
 
     def _judge(self, call: MeasuredCall, baseline: Any) -> None:
         from pytest_prodguard import latency
@@ -251,10 +255,16 @@ class TestGate:
         self.calls.append(call)
 
     def _save(self, label: str, measurement: Measurement, thunk: Callable[[], object]) -> None:
-        from pytest_prodguard.latency import save_baseline
+        from pytest_prodguard.latency import BaselineError, save_baseline
 
         path = self._baseline_file(label)
-        save_baseline(path, measurement, nodeid=self.nodeid)
+        try:
+            note = save_baseline(path, measurement, nodeid=self.nodeid)
+        except (OSError, BaselineError) as error:  # the test's own verdict still stands
+            self.notes.append(f"baseline not saved: {_one_line(error)}")
+            return
+        if note:
+            self.notes.append(note)
         if self.settings.profile != "off":
             from pytest_prodguard.profiling import save_profile_baseline
 
@@ -393,3 +403,11 @@ def summary_lines(tests: Sequence[tuple[str, list[dict[str, Any]]]]) -> list[str
             "re-save with --prodguard-baseline-save to tighten it"
         )
     return lines
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception as one line: ``OSError`` as its message and file, others as ``str``."""
+    if isinstance(error, OSError) and error.strerror:
+        target = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{target}"
+    return " ".join(str(error).split())

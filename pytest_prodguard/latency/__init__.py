@@ -13,6 +13,7 @@ from __future__ import annotations
 from pytest_prodguard.latency.baseline import (
     Baseline,
     BaselineError,
+    BaselineLockTimeout,
     BaselineMissingError,
     BaselineRun,
     baseline_path,
@@ -52,6 +53,7 @@ __all__ = [
     "STATISTICS",
     "Baseline",
     "BaselineError",
+    "BaselineLockTimeout",
     "BaselineMissingError",
     "BaselineRun",
     "Check",
