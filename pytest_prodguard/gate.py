@@ -326,9 +326,18 @@ class TestGate:
 
 
 def profile_thunk(
-    thunk: Callable[[], object], nodeid: str, settings: GateSettings, baseline: Path | None = None
+    thunk: Callable[[], object],
+    nodeid: str,
+    settings: GateSettings,
+    baseline: Path | None = None,
+    *,
+    max_calls: int | None = None,
 ) -> ProfileResult:
-    """Profile ``thunk`` for the configured window; never raises for profiling problems."""
+    """Profile ``thunk`` for the configured window; never raises for profiling problems.
+
+    ``max_calls`` caps the re-runs (a whole test body: :data:`~pytest_prodguard.limits.
+    MAX_PROFILE_RERUNS`, since its side effects repeat with each run).
+    """
     from pytest_prodguard.profiling import profile_callable, sanitize_nodeid
 
     stacks = baseline.with_suffix(".folded") if baseline is not None else None
@@ -340,6 +349,7 @@ def profile_thunk(
         name=sanitize_nodeid(nodeid),
         top=settings.profile_top,
         baseline=stacks if stacks is not None and stacks.exists() else None,
+        max_calls=max_calls,
     )
 
 

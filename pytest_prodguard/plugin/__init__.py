@@ -18,6 +18,7 @@ import pytest
 
 from pytest_prodguard import recorder
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.plugin import marker_checks
 from pytest_prodguard.settings import OPTIONS, Settings, build_settings
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"prodguard: {exc}") from None
     session = ProdguardSession(config, settings)
     config.pluginmanager.register(session, "prodguard-session")
+    marker_checks.register(config)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(session), "prodguard-xdist")
 
@@ -504,12 +506,15 @@ class ProdguardSession:
         from dataclasses import replace
 
         from pytest_prodguard.gate import profile_section_title, profile_thunk
+        from pytest_prodguard.limits import MAX_PROFILE_RERUNS
         from pytest_prodguard.report import property_pair
 
         settings = replace(self.gate_settings, profile_with=item.stash[profiler_key])
         if self.settings.profile_with != "auto":
             settings = self.gate_settings  # the command line wins over the marker
-        result = profile_thunk(_test_body(item), item.nodeid, settings)
+        result = profile_thunk(
+            _test_body(item), item.nodeid, settings, max_calls=MAX_PROFILE_RERUNS
+        )
         report.sections.append((profile_section_title(), result.section()))
         pairs = [property_pair("profile", result.to_dict())]
         pairs += [(f"prodguard.profile.{name}", path) for name, path in result.files.items()]

@@ -265,6 +265,7 @@ def _run_window(
     scratch: Path,
     notes: list[str],
     allow_torch: bool,
+    max_calls: int | None = None,
 ) -> _Window:
     # decided (and torch imported, when forced) before the window and the sampler start
     want_torch = allow_torch and _wants_torch(profiler, notes)
@@ -276,7 +277,13 @@ def _run_window(
         if want_torch:
             torch_deadline = started + min(TORCH_PHASE_SECONDS, TORCH_WINDOW_SHARE * seconds)
             torch_profiler = _torch_phase(fn, tally, torch_deadline, notes)
-        _prodguard_profile_loop(fn, tally, started + seconds, min_calls=0 if tally.calls else 1)
+        _prodguard_profile_loop(
+            fn,
+            tally,
+            started + seconds,
+            min_calls=0 if tally.calls else 1,
+            max_calls=None if max_calls is None else max(0, max_calls - tally.calls),
+        )
     finally:
         elapsed = time.perf_counter() - started
         stacks, error = capture.stop()
@@ -295,10 +302,13 @@ def profile_callable(
     top: int = DEFAULT_TOP,
     baseline: Path | None = None,
     rate: int = DEFAULT_RATE,
+    max_calls: int | None = None,
 ) -> ProfileResult:
     """Run ``fn`` repeatedly for about ``seconds`` under a profiler and summarise where time went.
 
-    ``fn`` runs at least once; its exceptions are swallowed and counted. The
+    ``fn`` runs at least once and at most ``max_calls`` times (None: as often as
+    the window allows; a note says when the cap stopped it); its exceptions are
+    swallowed and counted. The
     files land in ``out_dir / name`` (``name``: a sanitised node id, see
     :func:`sanitize_nodeid`), replacing an earlier profile of the same test.
     ``baseline``: a folded-stacks file from :func:`save_profile_baseline`; when
@@ -321,7 +331,10 @@ def profile_callable(
             scratch=temporary_path(folder, "py-spy-raw"),
             notes=notes,
             allow_torch=True,
+            max_calls=max_calls,
         )
+        if max_calls is not None and window.tally.calls >= max_calls:
+            notes.append(f"stopped at the cap of {max_calls} runs")
         return _summarise(window, folder, name, options, baseline, notes)
     except Exception as exc:
         notes.append(f"profiling failed ({type(exc).__name__}: {exc})")

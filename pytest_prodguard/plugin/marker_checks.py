@@ -1,0 +1,86 @@
+"""Marker misuse that would otherwise be dropped silently, as a setup error of that test.
+
+- A prodguard marker used more than once on one test (stacked decorators, or a
+  class or module ``pytestmark`` plus the function's own): pytest hands plugins
+  the closest one only, so the others would be ignored.
+- ``incident_repro(runs=N)`` or ``repro_rate=`` on a ``unittest.TestCase`` method:
+  unittest runs the method itself, so prodguard cannot repeat it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+#: Markers that configure one test and so may appear once on it.
+SINGLE_USE_MARKERS = ("incident_repro", "latency_budget", "profile_on_failure")
+
+_problem_key = pytest.StashKey[str]()
+
+
+class MarkerChecks:
+    """Finds misused markers at collection and fails those tests at setup."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Note each test's marker problem (the first found)."""
+        for item in items:
+            problem = repeated_marker(item) or unrepeatable_guard(item)
+            if problem is not None:
+                item.stash[_problem_key] = problem
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """A test with a misused marker errors in setup, before any prodguard work."""
+        problem = item.stash.get(_problem_key, None)
+        if problem is not None:
+            pytest.fail(f"{item.nodeid}: {problem}", pytrace=False)
+
+
+def repeated_marker(item: pytest.Item) -> str | None:
+    """The problem if one of :data:`SINGLE_USE_MARKERS` is on ``item`` more than once."""
+    for name in SINGLE_USE_MARKERS:
+        marks = list(item.iter_markers(name))
+        if len(marks) > 1:
+            shown = ", ".join(_spelled(mark) for mark in marks)
+            return (
+                f"@pytest.mark.{name} is used {len(marks)} times on this test ({shown}); "
+                "accepted: one per test (the test, its class and its module together), "
+                "so none is silently ignored: split the test or remove the extra marker"
+            )
+    return None
+
+
+def unrepeatable_guard(item: pytest.Item) -> str | None:
+    """The problem if an ``incident_repro`` asking for repeats is on a unittest method."""
+    marker = item.get_closest_marker("incident_repro")
+    if marker is None or not _is_unittest_method(item):
+        return None
+    runs = marker.kwargs.get("runs")
+    rate = marker.kwargs.get("repro_rate")
+    if runs in (None, 1) and rate is None:
+        return None
+    field, value = ("runs", runs) if runs not in (None, 1) else ("repro_rate", rate)
+    return (
+        f"@pytest.mark.incident_repro: {field}={value!r}: a plain pytest test function "
+        "(a unittest.TestCase method is run by unittest, which prodguard cannot repeat): "
+        "write the guard as a pytest function or drop runs=/repro_rate="
+    )
+
+
+def _is_unittest_method(item: pytest.Item) -> bool:
+    unittest = sys.modules.get("unittest")  # not imported: no TestCase can exist
+    cls = getattr(item, "cls", None)
+    return unittest is not None and isinstance(cls, type) and issubclass(cls, unittest.TestCase)
+
+
+def _spelled(mark: pytest.Mark) -> str:
+    arguments = [repr(arg) for arg in mark.args]
+    arguments += [f"{key}={value!r}" for key, value in mark.kwargs.items()]
+    return f"{mark.name}({', '.join(arguments)})"
+
+
+def register(config: pytest.Config) -> None:
+    """Register the marker checks (called from the plugin's ``pytest_configure``)."""
+    config.pluginmanager.register(MarkerChecks(), "prodguard-marker-checks")
