@@ -35,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProdguardUsageError as exc:
         print(f"prodguard: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an output path that cannot be written, say: one line, no traceback
+        print(f"prodguard: error: {exc}", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -83,8 +83,7 @@ class TestMarkerUsedTwice:
         result.assert_outcomes(errors=1)
         assert_usage_error(
             result,
-            f"@pytest.mark.{name} is used 2 times on this test ({shown}); "
-            "accepted: one per test",
+            f"@pytest.mark.{name} is used 2 times on this test ({shown}); accepted: one per test",
         )
 
     def test_a_single_marker_is_untouched(self, project):
