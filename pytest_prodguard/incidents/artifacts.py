@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.files import decode_utf8
+from pytest_prodguard.files import not_utf8
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,12 @@ class Artifacts:
             data = path.read_bytes()
         except OSError as exc:
             raise ProdguardUsageError("artifact", name, f"a readable file ({exc})") from None
-        return decode_utf8(
-            data,
-            lambda problem: ProdguardUsageError(
-                "artifact", name, f"UTF-8 text ({path}: {problem}; use .file() for bytes)"
-            ),
-        )
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProdguardUsageError(
+                "artifact", name, f"UTF-8 text ({path}: {not_utf8(exc)}; use .file() for bytes)"
+            ) from None
 
     def json(self, name: str) -> Any:
         """The artifact parsed as one JSON document."""
