@@ -8,6 +8,7 @@ upper bound, so no value can make a run hang or overflow.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from catalogue import assert_usage_error
@@ -211,3 +212,24 @@ class TestEndToEnd:
         result = project.runpytest(flag)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         assert_usage_error(result, flag.split("=")[1], needle)
+
+
+class TestDocumentedRanges:
+    @pytest.mark.parametrize(
+        "limit",
+        [
+            limits.RUNS,
+            limits.OPEN_UNIT,
+            limits.DURATION,
+            limits.MAX_TIME,
+            limits.WARMUP,
+            limits.MEMORY,
+            limits.LATENCY_SCALE,
+            limits.PROFILE_SECONDS,
+            limits.PROFILE_TOP,
+        ],
+        ids=lambda limit: limit.accepted[:30],
+    )
+    def test_every_range_is_in_the_limits_page_as_the_error_says_it(self, limit):
+        page = (Path(__file__).parents[2] / "docs" / "limits.md").read_text(encoding="utf-8")
+        assert f"| {limit.accepted} |" in page
