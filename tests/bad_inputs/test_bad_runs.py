@@ -163,3 +163,37 @@ class TestPartialRuns:
         result = project.runpytest("--prodguard-require-guards", "-p", "no:cacheprovider")
         assert result.ret == pytest.ExitCode.TESTS_FAILED
         result.stdout.fnmatch_lines(["NO GUARD    INC-2025-001 *"])
+
+
+UNWRITABLE = """
+import pytest
+
+@pytest.mark.latency_budget(p95="1s", warmup=1, max_time="0.05s")
+def test_fast(latency):
+    latency(sum, range(10))
+
+@pytest.mark.profile_on_failure
+def test_fails():
+    assert False
+"""
+
+
+class TestUnwritableOutputFolders:
+    def test_profile_and_report_folders_that_cannot_be_written_are_notes(self, project):
+        blocker = project.path / "blocker"
+        blocker.write_text("a file where folders should be")
+        project.makepyfile(test_out=UNWRITABLE)
+        result = project.runpytest(
+            f"--prodguard-profile-dir={blocker}/profiles",
+            f"--prodguard-report={blocker}/run.json",
+            "--prodguard-profile-seconds=0.1",
+            "-p",
+            "no:cacheprovider",
+        )
+        result.assert_outcomes(passed=1, failed=1)
+        assert_usage_error(
+            result,
+            "note: profiling failed (NotADirectoryError",
+            f"prodguard: could not write report {blocker}/run.json",
+        )
+        assert blocker.read_text() == "a file where folders should be"
