@@ -10,32 +10,29 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import pytest
+
+from pytest_prodguard.plugin.common import register_plugin, usage_error_key
+
+if TYPE_CHECKING:
+    from pytest_prodguard.settings import Settings
 
 #: Markers that configure one test and so may appear once on it.
 SINGLE_USE_MARKERS = ("incident_repro", "latency_budget", "profile_on_failure")
 
-_problem_key = pytest.StashKey[str]()
-
 
 class MarkerChecks:
-    """Finds misused markers at collection and fails those tests at setup."""
+    """Finds misused markers at collection; the outcome concern fails those tests at setup."""
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Note each test's marker problem (the first found)."""
+        """Note each test's marker problem (it replaces a problem with one marker's values)."""
         for item in items:
             problem = repeated_marker(item) or unrepeatable_guard(item)
             if problem is not None:
-                item.stash[_problem_key] = problem
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        """A test with a misused marker errors in setup, before any prodguard work."""
-        problem = item.stash.get(_problem_key, None)
-        if problem is not None:
-            pytest.fail(f"{item.nodeid}: {problem}", pytrace=False)
+                item.stash[usage_error_key] = problem
 
 
 def repeated_marker(item: pytest.Item) -> str | None:
@@ -81,6 +78,6 @@ def _spelled(mark: pytest.Mark) -> str:
     return f"{mark.name}({', '.join(arguments)})"
 
 
-def register(config: pytest.Config) -> None:
-    """Register the marker checks (called from the plugin's ``pytest_configure``)."""
-    config.pluginmanager.register(MarkerChecks(), "prodguard-marker-checks")
+def register(config: pytest.Config, settings: Settings) -> None:
+    """Register the marker checks (a concern of ``pytest_prodguard.plugin.CONCERNS``)."""
+    register_plugin(config, MarkerChecks(), "prodguard-marker-checks")
