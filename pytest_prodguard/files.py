@@ -27,7 +27,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             if keep_mode is not None:
-                os.fchmod(handle.fileno(), keep_mode)
+                os.chmod(tmp, keep_mode)  # os.fchmod is POSIX-only before Python 3.13
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

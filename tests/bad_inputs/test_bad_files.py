@@ -38,7 +38,7 @@ def test_a_new_file_gets_the_mode_the_umask_allows(tmp_path, umask, mask):
     assert path.read_text() == "{}"
 
 
-@pytest.mark.parametrize("existing", [0o600, 0o644, 0o640, 0o755])
+@pytest.mark.parametrize("existing", [0o600, 0o644, 0o640, 0o755, 0o444])
 def test_a_rewritten_file_keeps_its_mode(tmp_path, umask, existing):
     umask(0o077)
     path = tmp_path / "incidents.toml"
