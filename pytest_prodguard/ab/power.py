@@ -111,6 +111,18 @@ def _common(
     )
 
 
+def _whole_units(exact: float, mde: object) -> int:
+    """``exact`` rounded up; a size no float can hold is a usage error naming ``mde``."""
+    if not math.isfinite(exact):
+        raise ProdguardUsageError(
+            "mde",
+            mde,
+            "an effect large enough to need a finite sample size (this one needs "
+            "more units than a float can count)",
+        )
+    return math.ceil(exact)
+
+
 def _solve_increasing(func: Callable[[float], float], low: float, high: float) -> float:
     """Root of an increasing ``func`` on [low, high], expanding ``high`` as needed."""
     for _ in range(200):
@@ -202,7 +214,7 @@ def required_sample_size(
         ratio=ratio,
         method=method,
     )
-    return math.ceil(exact)
+    return _whole_units(exact, mde)
 
 
 def rate_mde(
@@ -236,7 +248,10 @@ def rate_mde(
     low, high = base + room * 1e-12, base + room * (1 - 1e-12)
     if gap(high) < 0:
         return math.inf
-    treated = float(optimize.brentq(gap, low, high, xtol=1e-15, rtol=_RTOL))
+    if gap(low) >= 0:  # so many users that the smallest step searched is already detectable
+        treated = low
+    else:
+        treated = float(optimize.brentq(gap, low, high, xtol=1e-15, rtol=_RTOL))
     return treated / base - 1.0 if relative_ else treated - base
 
 
@@ -330,6 +345,8 @@ def mean_sample_size(
     unit = sd * math.sqrt(1.0 + 1.0 / ratio_)
     design = _NormalDesign(delta, unit, unit)
     closed_form = design.one_tail_size(alpha_, power_, tails)
+    if not math.isfinite(closed_form):  # std / mde beyond the float range
+        return math.inf
     if method_ == "normal":
         if tails == 1:
             return closed_form
@@ -368,7 +385,7 @@ def required_sample_size_mean(
         ratio=ratio,
         method=method,
     )
-    return math.ceil(exact)
+    return _whole_units(exact, mde)
 
 
 def mean_mde(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from catalogue import assert_usage_error
 
-from pytest_prodguard import limits
+from pytest_prodguard import ab, limits
 from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.incidents.repro import detection_probability, parse_repro_marker
 from pytest_prodguard.latency.spec import parse_latency_spec
@@ -233,3 +233,43 @@ class TestDocumentedRanges:
     def test_every_range_is_in_the_limits_page_as_the_error_says_it(self, limit):
         page = (Path(__file__).parents[2] / "docs" / "limits.md").read_text(encoding="utf-8")
         assert f"| {limit.accepted} |" in page
+
+
+HUGE = 10**400
+
+
+class TestAbLibraryNumbers:
+    @pytest.mark.parametrize(
+        ("call", "field"),
+        [
+            (lambda: ab.required_sample_size(HUGE, 0.1), "baseline"),
+            (lambda: ab.required_sample_size(0.1, HUGE), "mde"),
+            (lambda: ab.mean_sample_size(HUGE, 1.0), "std"),
+            (lambda: ab.rate_power(0.1, 0.1, HUGE), "n"),
+            (lambda: ab.mean_power(1.0, 0.5, HUGE), "n"),
+            (lambda: ab.Proportion(HUGE, HUGE), "trials"),
+        ],
+        ids=["baseline", "mde", "std", "rate-n", "mean-n", "proportion"],
+    )
+    def test_integers_beyond_the_float_range_are_usage_errors(self, call, field):
+        error = refused(call)
+        assert error.field == field
+        assert "finite" in error.accepted or "below 1e308" in error.accepted
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda: ab.required_sample_size(1e-300, 1e-300),
+            lambda: ab.required_sample_size(0.5, 1e-300),
+            lambda: ab.required_sample_size_mean(1.0, 1e-300),
+            lambda: ab.required_sample_size_mean(1e308, 1.0),
+        ],
+        ids=["tiny-rate-tiny-mde", "tiny-mde", "mean-tiny-mde", "mean-huge-std"],
+    )
+    def test_a_sample_size_no_float_can_hold_names_the_effect(self, call):
+        error = refused(call)
+        assert error.field == "mde"
+        assert error.accepted.startswith("an effect large enough to need a finite sample size")
+
+    def test_an_enormous_sample_detects_the_smallest_step(self):
+        assert 0 < ab.rate_mde(0.5, 1e308) < 1e-9
