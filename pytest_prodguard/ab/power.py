@@ -54,7 +54,7 @@ class _NormalDesign:
 
     def power(self, n: float, alpha: float, tails: int) -> float:
         """Power with ``n`` control units (both rejection tails when ``tails == 2``)."""
-        crit = special.ndtri(1.0 - alpha / tails) * self.std_null / self.std_alt
+        crit = float(special.ndtri(1.0 - alpha / tails)) * self.std_null / self.std_alt
         shift = math.sqrt(n) * abs(self.effect) / self.std_alt
         result = float(special.ndtr(shift - crit))
         if tails == 2:
@@ -63,9 +63,14 @@ class _NormalDesign:
 
     def one_tail_size(self, alpha: float, power: float, tails: int) -> float:
         """The closed-form size that ignores the far rejection tail (exact when one-sided)."""
-        z_alpha = special.ndtri(1.0 - alpha / tails)
-        z_beta = special.ndtri(power)
-        return float(((z_alpha * self.std_null + z_beta * self.std_alt) / self.effect) ** 2)
+        z_alpha = float(special.ndtri(1.0 - alpha / tails))
+        z_beta = float(special.ndtri(power))
+        if self.effect == 0:  # an effect that underflowed: no sample detects it
+            return math.inf
+        # Python floats: an extreme design overflows to inf quietly (no numpy RuntimeWarning,
+        # which -W error would raise) and the callers turn inf into a clear usage error.
+        root = (z_alpha * self.std_null + z_beta * self.std_alt) / self.effect
+        return root * root
 
 
 def _tails(two_sided: object) -> int:
