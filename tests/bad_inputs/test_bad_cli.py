@@ -56,6 +56,51 @@ class TestRegistryCommands:
         assert f"incident registry {tmp_path}: cannot read" in run.err
 
 
+BAD_REPORTS = [
+    pytest.param(b"[1, 2, 3]", id="json-list"),
+    pytest.param(b'"a string"', id="json-string"),
+    pytest.param(b"null", id="json-null"),
+    pytest.param(b'{"tests": [{"x": 1}]}', id="foreign-tests"),
+    pytest.param(b'{"tests": {"a": 1}}', id="tests-not-a-list"),
+    pytest.param(b'{"incidents": {"guards": [{"id": "A"}]}}', id="foreign-guards"),
+    pytest.param(b'{"incidents": [1]}', id="incidents-not-an-object"),
+    pytest.param(b'{"incidents": {"unguarded_fixed": "INC-1"}}', id="unguarded-not-a-list"),
+    pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00", id="binary"),
+    pytest.param("{}".encode("utf-16"), id="utf-16"),
+    pytest.param(b"", id="empty"),
+    pytest.param(b'{"tests": [', id="truncated"),
+]
+
+
+class TestReportInput:
+    @pytest.mark.parametrize("content", BAD_REPORTS)
+    @pytest.mark.parametrize("html", [False, True], ids=["text", "html"])
+    def test_a_file_that_is_not_a_report_is_one_line_exit_2(
+        self, cli, tmp_path, unchanged, content, html
+    ):
+        path = tmp_path / "run.json"
+        path.write_bytes(content)
+        check = unchanged(tmp_path)
+        extra = ["--html", str(tmp_path / "out.html")] if html else []
+        run = cli("report", str(path), *extra)
+        assert run.code == 2
+        assert run.err.startswith(f"prodguard: error: path={str(path)!r}: a prodguard JSON report")
+        assert len(run.err.strip().splitlines()) == 1
+        check()
+
+    def test_html_of_guards_without_severity_is_refused_before_writing(
+        self, cli, tmp_path, unchanged
+    ):
+        path = tmp_path / "run.json"
+        path.write_text(
+            json.dumps({"incidents": {"guards": [{"outcome": "x", "incident": "I", "title": "t"}]}})
+        )
+        check = unchanged(tmp_path)
+        assert cli("report", str(path), "--html", str(tmp_path / "out.html")).code == 2
+        check()
+        assert cli("report", str(path)).code == 0  # the text view needs no severity
+
+
 class TestWritingCommands:
     @pytest.fixture
     def report(self, tmp_path):
