@@ -50,9 +50,10 @@ def repeated_marker(item: pytest.Item) -> str | None:
 
 
 def unrepeatable_guard(item: pytest.Item) -> str | None:
-    """The problem if an ``incident_repro`` asking for repeats is on a unittest method."""
+    """The problem if an ``incident_repro`` asking for repeats is on a test prodguard cannot
+    repeat: a unittest method, or an item that is not a Python test function."""
     marker = item.get_closest_marker("incident_repro")
-    if marker is None or not _is_unittest_method(item):
+    if marker is None or (isinstance(item, pytest.Function) and not _is_unittest_method(item)):
         return None
     runs = marker.kwargs.get("runs")
     rate = marker.kwargs.get("repro_rate")
@@ -61,7 +62,8 @@ def unrepeatable_guard(item: pytest.Item) -> str | None:
     field, value = ("runs", runs) if runs not in (None, 1) else ("repro_rate", rate)
     return (
         f"@pytest.mark.incident_repro: {field}={value!r}: a plain pytest test function "
-        "(a unittest.TestCase method is run by unittest, which prodguard cannot repeat): "
+        "(a unittest.TestCase method or a non-Python test item runs on its own, so prodguard "
+        "cannot repeat it): "
         "write the guard as a pytest function or drop runs=/repro_rate="
     )
 
