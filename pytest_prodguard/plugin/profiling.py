@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 PROFILE_SIGNATURE = "profile_on_failure(profiler='auto')"
 MARKER = (
     f"{PROFILE_SIGNATURE}: when this test fails, re-run its body under a profiler "
-    "('auto', 'py-spy', 'torch' or 'builtin') and attach the hottest frames and a flamegraph. "
+    "('auto', 'py-spy', 'torch' or 'builtin'; at most 1000 runs, and side effects repeat) "
+    "and attach the hottest frames and a flamegraph. "
     "An explicit --prodguard-profile-with (or ini prodguard_profile_with) wins over profiler=."
 )
 
