@@ -51,6 +51,11 @@ def save(path, **kwargs):
     return save_baseline(path, measurement_from_samples(SAMPLES), nodeid=NODE, **kwargs)
 
 
+def baseline_files(folder):
+    """The baseline JSON files (not the call counts saved beside them)."""
+    return sorted(p for p in folder.glob("*.json") if not p.name.endswith(".calls.json"))
+
+
 def leftovers(folder):
     return sorted(p.name for p in folder.iterdir() if p.name.endswith((".lock", ".tmp")))
 
@@ -178,7 +183,7 @@ class TestEndToEnd:
         project.makepyfile(test_fast=LATENCY_TEST)
         folder = project.path / ".prodguard" / "baselines"
         project.runpytest("--prodguard-baseline-save").assert_outcomes(passed=1)
-        (path,) = folder.glob("*.json")
+        (path,) = baseline_files(folder)
         path.write_bytes(b"{not json")
         return project, path
 
@@ -228,5 +233,5 @@ class TestEndToEnd:
         result = project.runpytest("-n", "4", "--prodguard-baseline-save", *LEAN)
         result.assert_outcomes(passed=4)
         folder = project.path / ".prodguard" / "baselines"
-        assert len(list(folder.glob("*.json"))) == 4
+        assert len(baseline_files(folder)) == 4
         assert leftovers(folder) == []
