@@ -18,6 +18,7 @@ import pytest
 
 from pytest_prodguard import recorder
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.plugin import logs as logs_plugin
 from pytest_prodguard.settings import OPTIONS, Settings, build_settings
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the markers and the session plugin object that owns all state."""
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+    logs_plugin.register(config)
     cli = {spec.key: config.getoption(spec.key) for spec in OPTIONS}
     ini = {spec.key: config.getini(spec.key) for spec in OPTIONS}
     try:
