@@ -549,13 +549,14 @@ def _held_out_makers() -> list[tuple[str, Callable[[random.Random], str]]]:
         (
             "",
             lambda rng: (
-                f"isbn 978-{rng.randint(0, 9)}-{_digits(rng, 3)}-{_digits(rng, 5)}-{rng.randint(0, 9)}"
+                f"isbn 978-{rng.randint(0, 9)}-{_digits(rng, 3)}-{_digits(rng, 5)}-"
+                f"{rng.randint(0, 9)}"
             ),
         ),
         ("", lambda rng: f"token bucket refilled: tokens={rng.randint(0, 100)} rate=10/s"),
         ("", lambda rng: f"passkey registration started for {_uuid(rng)}"),
         ("", lambda rng: f"sessionId={_uuid(rng)} keyId=k{rng.randint(1, 99)}"),
-        ("", lambda rng: f"phone_verified=false tel_country=US"),
+        ("", lambda rng: "phone_verified=false tel_country=US"),
         ("", lambda rng: f"amount=+{rng.randint(10**7, 10**9)} cents balance"),
         ("", lambda rng: f"{random_token(rng, 22, B64URL)}=={random_token(rng, 8)}"),
     ]
