@@ -1,0 +1,94 @@
+"""LogCapture and the contract as plain Python: hooks in and out, records, parsing errors."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import logging.handlers
+import queue
+
+import pytest
+
+from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.logs.capture import LogCapture
+from pytest_prodguard.logs.contract import check_records, parse_contract
+
+
+def test_hooks_are_removed_on_stop() -> None:
+    originals = (logging.Logger.callHandlers, logging.Handler.format)
+    capture = LogCapture()
+    capture.start()
+    assert logging.Logger.callHandlers is not originals[0]
+    capture.stop()
+    assert (logging.Logger.callHandlers, logging.Handler.format) == originals
+    logging.getLogger("after").warning("not captured")
+    assert capture.records == []
+
+
+def test_queue_handler_output_is_tied_to_the_record() -> None:
+    q: queue.Queue[logging.LogRecord] = queue.Queue()
+    target = logging.StreamHandler()
+    target.setFormatter(logging.Formatter("rendered %(message)s"))
+    listener = logging.handlers.QueueListener(q, target)
+    log = logging.getLogger("queued")
+    log.propagate = False
+    log.handlers[:] = [logging.handlers.QueueHandler(q)]
+    capture = LogCapture()
+    capture.start()
+    listener.start()
+    try:
+        log.warning("hello %s", "world")
+    finally:
+        listener.stop()
+        capture.stop()
+        log.handlers[:] = []
+    [record] = capture.records
+    assert record.message == "hello world"
+    assert record.lines == ["rendered hello world"]
+
+
+def test_context_ids_are_taken_where_the_record_is_emitted() -> None:
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+    contract = parse_contract((), {"context": request_id})
+    capture = LogCapture(contract.context)
+    capture.start()
+    try:
+        token = request_id.set("req-9")
+        logging.getLogger("ctx").warning("inside", extra={"request_id": "req-9"})
+        logging.getLogger("ctx").warning("inside, no id")
+        request_id.reset(token)
+        logging.getLogger("ctx").warning("outside")
+    finally:
+        capture.stop()
+    verdict = check_records(capture.records, contract)
+    assert [(v.rule, v.field) for v in verdict.violations] == [("context", "request_id")]
+    assert "req-9" in verdict.violations[0].value
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"json": "yes"}, "json"),
+        ({"required": ["ok", 3]}, "required"),
+        ({"max_records": -1}, "max_records"),
+        ({"min_records": True}, "min_records"),
+        ({"context": 42}, "context"),
+        ({"allow": ("[",)}, "allow"),
+    ],
+)
+def test_bad_contract_values_name_the_field(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(ProdguardUsageError) as info:
+        parse_contract((), kwargs)
+    assert info.value.field == field
+
+
+def test_violations_never_hold_a_raw_value_even_for_detectors_not_forbidden() -> None:
+    capture = LogCapture()
+    capture.start()
+    try:
+        logging.getLogger("x").warning("mail ann@example.com card 4111 1111 1111 1111")
+    finally:
+        capture.stop()
+    verdict = check_records(capture.records, parse_contract((), {"forbid": ("card",)}))
+    [violation] = verdict.violations
+    assert violation.value == "mail [MASKED:email] card [MASKED:card]"
