@@ -549,8 +549,8 @@ def _held_out_makers() -> list[tuple[str, Callable[[random.Random], str]]]:
         (
             "",
             lambda rng: (
-                f"isbn 978-{rng.randint(0, 9)}-{_digits(rng, 3)}-{_digits(rng, 5)}-"
-                f"{rng.randint(0, 9)}"
+                f"isbn 978-{rng.randint(0, 9)}-{_digits(rng, 3)}-"
+                f"{_digits(rng, 5)}-{rng.randint(0, 9)}"
             ),
         ),
         ("", lambda rng: f"token bucket refilled: tokens={rng.randint(0, 100)} rate=10/s"),
