@@ -82,6 +82,7 @@ class LogCapture:
         self.mask_test_output = mask_test_output
         self._lock = threading.Lock()
         self._undo: list[Callable[[], None]] = []
+        self._previous: LogCapture | None = None
 
     # -- reading
 
@@ -120,7 +121,7 @@ class LogCapture:
         global _active
         if self._undo:
             return
-        _active = self
+        self._previous, _active = _active, self
         self._patch(logging.Logger, "callHandlers", _call_handlers)
         self._patch(logging.Handler, "format", _handler_format)
         base = _structlog_base()
@@ -133,7 +134,7 @@ class LogCapture:
         while self._undo:
             self._undo.pop()()
         if _active is self:
-            _active = None
+            _active = self._previous  # a capture around this one (pytester in a captured test)
 
     def _patch(self, owner: Any, name: str, make: Callable[[Any], Any]) -> None:
         original = owner.__dict__[name]
