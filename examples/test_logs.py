@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+
 import pytest
 from sentiment_service.logs import REQUEST_ID, configure_logging, request_context
 
@@ -12,8 +15,10 @@ REVIEWS_WITH_CONTACTS = [
 
 
 @pytest.fixture(autouse=True)
-def _service_logging() -> None:
+def _service_logging() -> Iterator[None]:
     configure_logging()
+    yield
+    logging.getLogger("sentiment_service").handlers.clear()  # other suites stay quiet
 
 
 @pytest.mark.log_contract(
