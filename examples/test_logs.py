@@ -18,7 +18,10 @@ REVIEWS_WITH_CONTACTS = [
 def _service_logging() -> Iterator[None]:
     configure_logging()
     yield
-    logging.getLogger("sentiment_service").handlers.clear()  # other suites stay quiet
+    log = logging.getLogger("sentiment_service")  # other suites: quiet and unconfigured
+    log.handlers.clear()
+    log.setLevel(logging.NOTSET)
+    log.propagate = True
 
 
 @pytest.mark.log_contract(
