@@ -41,6 +41,7 @@ TAG = "_prodguard_capture"
 OPENTELEMETRY = "opentelemetry"
 _PLAIN_RECORD = logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None)
 _STANDARD_ATTRS = frozenset(vars(_PLAIN_RECORD)) | {"message", "asctime", "taskName", TAG}
+_STRUCTLOG_EXTRAS = frozenset({"_logger", "_name", "_from_structlog", "_record"})
 _STRUCTLOG_LEVELS = {
     "debug": "DEBUG",
     "info": "INFO",
@@ -212,19 +213,28 @@ def _is_test_runner_handler(handler: logging.Handler) -> bool:
 
 
 def _from_stdlib(record: logging.LogRecord) -> CapturedRecord:
-    try:
-        message = record.getMessage()
-    except Exception:  # a bad %-format: keep the raw template, logging reports the error
-        message = str(record.msg)
+    fields = {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
+    file, lineno = record.pathname, record.lineno
+    if isinstance(record.msg, dict):  # structlog's event dict on its way to ProcessorFormatter
+        fields = {k: v for k, v in fields.items() if k not in _STRUCTLOG_EXTRAS}
+        fields.update(record.msg)
+        message = str(record.msg.get("event", ""))
+        if file.startswith(_structlog_folder()):
+            file, lineno = _caller_outside_logging()
+    else:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad %-format: keep the raw template, logging reports the error
+            message = str(record.msg)
     return CapturedRecord(
         level=record.levelname,
         levelno=record.levelno,
         logger=record.name,
         message=message,
-        file=record.pathname,
-        lineno=record.lineno,
+        file=file,
+        lineno=lineno,
         thread=record.threadName or "",
-        fields={k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS},
+        fields=fields,
         has_exc_info=bool(record.exc_info) or bool(record.exc_text),
     )
 
@@ -276,13 +286,18 @@ def _from_structlog(
     )
 
 
+def _structlog_folder() -> str:
+    """structlog's package folder ("?" when it is not imported)."""
+    return os.path.dirname(getattr(sys.modules.get("structlog"), "__file__", None) or "?")
+
+
 def _caller_outside_logging() -> tuple[str, int]:
-    """File and line of the first frame outside structlog and this module."""
-    package = os.path.dirname(getattr(sys.modules.get("structlog"), "__file__", None) or "?")
+    """File and line of the first frame outside structlog, logging and this module."""
+    skipped = (_structlog_folder(), os.path.dirname(logging.__file__), __file__)
     frame = sys._getframe(2)
     while frame is not None:
         name = frame.f_code.co_filename
-        if not name.startswith(package) and name != __file__:
+        if not name.startswith(skipped):
             return name, frame.f_lineno
         frame = frame.f_back  # type: ignore[assignment]
     return "?", 0

@@ -92,3 +92,57 @@ def test_violations_never_hold_a_raw_value_even_for_detectors_not_forbidden() ->
     verdict = check_records(capture.records, parse_contract((), {"forbid": ("card",)}))
     [violation] = verdict.violations
     assert violation.value == "mail [MASKED:email] card [MASKED:card]"
+
+
+def test_an_apps_redaction_filter_runs_before_the_check() -> None:
+    class Redact(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.msg = str(record.msg).replace("hunter22x", "***")
+            return True
+
+    handler = logging.StreamHandler()
+    handler.addFilter(Redact())
+    log = logging.getLogger("redacting")
+    log.handlers[:] = [handler]
+    log.propagate = False
+    capture = LogCapture()
+    capture.start()
+    try:
+        log.warning("login password=hunter22x")
+    finally:
+        capture.stop()
+        log.handlers[:] = []
+    [record] = capture.records
+    assert record.lines == ["login password=***"]
+    assert check_records(capture.records, parse_contract((), {})).violations == []
+
+
+def test_structlog_through_stdlib_is_captured_once_as_the_handler_renders_it() -> None:
+    structlog = pytest.importorskip("structlog")
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(processor=structlog.processors.JSONRenderer())
+    )
+    log = logging.getLogger("bridged")
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    structlog.configure(
+        processors=[structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    capture = LogCapture()
+    capture.start()
+    try:
+        structlog.get_logger("bridged").info("paid", order_id=7)
+    finally:
+        capture.stop()
+        structlog.reset_defaults()
+        log.handlers[:] = []
+    [record] = capture.records
+    assert (record.source, record.logger, record.level) == ("logging", "bridged", "INFO")
+    assert (record.message, record.lines) == ("paid", ['{"order_id": 7, "event": "paid"}'])
+    assert record.structured()["order_id"] == 7
+    assert record.where.endswith("test_logs_capture.py:" + str(record.lineno))
