@@ -12,6 +12,7 @@ excerpt is masked with all detectors.
 from __future__ import annotations
 
 import contextvars
+import importlib
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -97,14 +98,31 @@ def _forbid_names(value: object) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else _names(value, "forbid")
 
 
+_CONTEXT_ACCEPTED = (
+    "a contextvars.ContextVar, its import path ('myapp.context:REQUEST_ID'), "
+    "'opentelemetry', or a tuple of these"
+)
+
+
 def _context_sources(value: object) -> tuple[contextvars.ContextVar[Any] | str, ...]:
     items = value if isinstance(value, (tuple, list)) else (() if value is None else (value,))
-    for item in items:
-        if not (isinstance(item, contextvars.ContextVar) or item in (OPENTELEMETRY, "otel")):
-            raise ProdguardUsageError(
-                "context", item, "a contextvars.ContextVar, 'opentelemetry', or a tuple of these"
-            )
-    return tuple(OPENTELEMETRY if item == "otel" else item for item in items)
+    return tuple(_context_source(item) for item in items)
+
+
+def _context_source(item: object) -> contextvars.ContextVar[Any] | str:
+    if isinstance(item, contextvars.ContextVar):
+        return item
+    if item in (OPENTELEMETRY, "otel"):
+        return OPENTELEMETRY
+    if isinstance(item, str) and ":" in item:
+        module_name, _, attribute = item.partition(":")
+        try:
+            variable = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ProdguardUsageError("context", item, f"{_CONTEXT_ACCEPTED} ({exc})") from None
+        if isinstance(variable, contextvars.ContextVar):
+            return variable
+    raise ProdguardUsageError("context", item, _CONTEXT_ACCEPTED)
 
 
 def _count(kwargs: Mapping[str, Any], name: str) -> int | None:

@@ -146,3 +146,16 @@ def test_structlog_through_stdlib_is_captured_once_as_the_handler_renders_it() -
     assert (record.message, record.lines) == ("paid", ['{"order_id": 7, "event": "paid"}'])
     assert record.structured()["order_id"] == 7
     assert record.where.endswith("test_logs_capture.py:" + str(record.lineno))
+
+
+def test_context_by_import_path(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path.joinpath("ctxmod.py").write_text(
+        "import contextvars\nREQUEST_ID = contextvars.ContextVar('request_id')\nNOT_A_VAR = 3\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import ctxmod  # type: ignore[import-not-found]
+
+    assert parse_contract((), {"context": "ctxmod:REQUEST_ID"}).context == (ctxmod.REQUEST_ID,)
+    for bad in ("ctxmod:NOT_A_VAR", "ctxmod:MISSING", "no_such_module_x:VAR"):
+        with pytest.raises(ProdguardUsageError, match="its import path"):
+            parse_contract((), {"context": bad})
