@@ -29,6 +29,7 @@ from pytest_prodguard.logs.detectors import (
     resolve_names,
 )
 from pytest_prodguard.logs.record import CapturedRecord, parse_json_object
+from pytest_prodguard.results import GuardResult
 
 SIGNATURE = (
     "log_contract(*, json=False, required=(), context=None, error_needs_traceback=False, "
@@ -188,6 +189,17 @@ class LogVerdict:
         if len(self.violations) > limit:
             lines.append(f"  ... and {len(self.violations) - limit} more")
         return "\n".join(lines + self.notes)
+
+    def result(self) -> GuardResult:
+        """The verdict as the plugin applies it: a failure headline, notes, the JSON record."""
+        notes = (("prodguard log contract", "\n".join(self.notes)),) if self.notes else ()
+        return GuardResult(
+            "logs",
+            "fail" if self.failed else "pass",
+            headline=self.details() if self.failed else "",
+            sections=() if self.failed else notes,
+            records=(("logs", self.to_dict()),),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable view (already masked)."""
