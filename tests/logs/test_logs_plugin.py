@@ -179,9 +179,18 @@ def test_each_broken_rule_fails_with_the_record_listed(shop: pytest.Pytester) ->
 
 def test_pytest_output_sections_and_live_logs_are_masked(shop: pytest.Pytester) -> None:
     result = shop.runpytest(
-        "-rA", "-k", "card or propagate", "--log-cli-level=INFO", "--junitxml=junit.xml"
+        "-rA",
+        "-k",
+        "card or propagate",
+        "--log-cli-level=INFO",
+        "--junitxml=junit.xml",
+        "--html=report.html",
+        "--self-contained-html",
     )
     result.assert_outcomes(failed=2)
+    html = (shop.path / "report.html").read_text(encoding="utf-8")
+    assert "[MASKED:card]" in html
+    _no_secret_in(html)
     result.stdout.fnmatch_lines(_literal(["*Captured log call*", "*charging card [MASKED:card]*"]))
     _no_secret_in(result.stdout.str() + result.stderr.str())
     _no_secret_in((shop.path / "junit.xml").read_text(encoding="utf-8"))
