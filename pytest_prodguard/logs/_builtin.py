@@ -144,7 +144,7 @@ _EMAIL = re.compile(
 )
 _FILE_EXTENSIONS = word_set(
     "png jpg jpeg gif svg webp ico js mjs ts css map json txt log html htm py rb go rs java "
-    "yaml yml toml lock md csv gz zip tar"
+    "yaml yml toml lock md csv gz zip tar service socket target timer mount slice scope"
 )
 
 
@@ -158,6 +158,8 @@ def scan_emails(text: str) -> Iterator[Span]:
             continue
         if text.startswith("git@", match.start()) and text[match.end() : match.end() + 1] == ":":
             continue
+        if text[match.start() - 1 : match.start()] == "/":
+            continue  # a path component: /lib/systemd/system/getty@tty1.service
         if "://" in _token_before(text, match.start()):
             continue  # https://user@host, redis://u:p@host: a URL's user or password
         yield match.span()

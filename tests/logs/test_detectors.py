@@ -60,6 +60,7 @@ NEGATIVES = [
     "reading /var/lib/app/cache/4111111111111111.bin",
     "git@github.com:org/repo.git",
     "asset logo@2x.png missing",
+    "Created symlink /etc/systemd/system/getty.target.wants/getty@tty1.service",
     "max_tokens=512 token_count=40 next_page_token=abcDEF123456",
     "password_changed=true password=*** token=<redacted>",
     "cache_key=Zx8kP2mQ9vL4rT7wY1nB",
