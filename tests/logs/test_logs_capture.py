@@ -159,3 +159,24 @@ def test_context_by_import_path(tmp_path, monkeypatch: pytest.MonkeyPatch) -> No
     for bad in ("ctxmod:NOT_A_VAR", "ctxmod:MISSING", "no_such_module_x:VAR"):
         with pytest.raises(ProdguardUsageError, match="its import path"):
             parse_contract((), {"context": bad})
+
+
+def test_python_json_logger_output_is_the_checked_line() -> None:
+    jsonlogger = pytest.importorskip("pythonjsonlogger.json")
+    handler = logging.StreamHandler()
+    handler.setFormatter(jsonlogger.JsonFormatter("%(levelname)s %(name)s %(message)s"))
+    log = logging.getLogger("pjl")
+    log.handlers[:] = [handler]
+    log.propagate = False
+    capture = LogCapture()
+    capture.start()
+    try:
+        log.warning("paid", extra={"request_id": "r-5", "email": "ann@example.com"})
+    finally:
+        capture.stop()
+        log.handlers[:] = []
+    contract = parse_contract((), {"json": True, "required": ("request_id",)})
+    violations = check_records(capture.records, contract).violations
+    assert [(v.rule, v.field, v.value) for v in violations] == [
+        ("forbid:email", "email", "email=[MASKED:email]")
+    ]
