@@ -35,6 +35,8 @@ POSITIVES = [
     ("phone", "sms to +44 7911 123456 queued"),
     ("phone", "callback (415) 555-0132"),
     ("phone", "mobile: 0171 2345678"),
+    ("phone", "GET /v1/otp?to=%2B14155550132&lang=en 200"),
+    ("email", "GET /v1/users?email=ann.smith%40example.com 404"),
     ("iban", "refund to DE89 3704 0044 0532 0130 00 ok"),
     ("iban", "iban=GB82WEST12345698765432"),
     ("ssn", "ssn=123-45-6789"),
