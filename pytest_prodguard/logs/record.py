@@ -61,19 +61,6 @@ class CapturedRecord:
             merged.update(parse_line(line) or {})
         return merged
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable view (contains raw values: mask before showing it)."""
-        return {
-            "level": self.level,
-            "logger": self.logger,
-            "message": self.message,
-            "where": self.where,
-            "thread": self.thread,
-            "source": self.source,
-            "lines": list(self.lines),
-            "has_exc_info": self.has_exc_info,
-        }
-
 
 def parse_json_object(line: str) -> dict[str, Any] | None:
     """``line`` parsed as one JSON object, or None."""

@@ -180,3 +180,32 @@ def test_python_json_logger_output_is_the_checked_line() -> None:
     assert [(v.rule, v.field, v.value) for v in violations] == [
         ("forbid:email", "email", "email=[MASKED:email]")
     ]
+
+
+@pytest.mark.parametrize(("processors", "violations"), [((), 1), (("format_exc_info",), 0)])
+def test_structlog_exceptions_need_a_renderer_that_keeps_the_traceback(
+    processors: tuple[str, ...], violations: int
+) -> None:
+    structlog = pytest.importorskip("structlog")
+    structlog.configure(
+        processors=[
+            *(getattr(structlog.processors, name) for name in processors),
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=structlog.ReturnLoggerFactory(),
+        cache_logger_on_first_use=False,
+    )
+    capture = LogCapture()
+    capture.start()
+    try:
+        try:
+            1 / 0  # noqa: B018
+        except ZeroDivisionError:
+            structlog.get_logger().exception("payment failed")
+    finally:
+        capture.stop()
+        structlog.reset_defaults()
+    verdict = check_records(capture.records, parse_contract((), {"error_needs_traceback": True}))
+    assert [(v.rule, v.value) for v in verdict.violations] == [
+        ("error_needs_traceback", "the handler's output drops the traceback")
+    ][:violations]

@@ -428,6 +428,9 @@ def test_fixture_alone_captures_without_checking(pytester: pytest.Pytester) -> N
             assert (record.level, record.logger, record.message) == (
                 "WARNING", "a.b", "card 4111 1111 1111 1111 on file")
             assert record.where.endswith("test_records.py:4") and not record.has_exc_info
+            assert structured_logs.lines == ["card 4111 1111 1111 1111 on file"]
+            structured_logs.clear()
+            assert len(structured_logs) == 0
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
