@@ -39,6 +39,7 @@ from pytest_prodguard.logs.record import CapturedRecord, parse_line
 
 TAG = "_prodguard_capture"
 OPENTELEMETRY = "opentelemetry"
+_PLAIN_FORMATTER = logging.Formatter()
 _PLAIN_RECORD = logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None)
 _STANDARD_ATTRS = frozenset(vars(_PLAIN_RECORD)) | {"message", "asctime", "taskName", TAG}
 _STRUCTLOG_EXTRAS = frozenset({"_logger", "_name", "_from_structlog", "_record"})
@@ -236,7 +237,14 @@ def _from_stdlib(record: logging.LogRecord) -> CapturedRecord:
         thread=record.threadName or "",
         fields=fields,
         has_exc_info=bool(record.exc_info) or bool(record.exc_text),
+        exception=_traceback_text(record),
     )
+
+
+def _traceback_text(record: logging.LogRecord) -> str | None:
+    if record.exc_info and record.exc_info[0] is not None:
+        return _PLAIN_FORMATTER.formatException(record.exc_info)
+    return record.exc_text or None
 
 
 # ---------------------------------------------------------------- structlog

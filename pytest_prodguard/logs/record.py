@@ -19,8 +19,9 @@ class CapturedRecord:
     structlog renderer's output), after the application's own filters,
     processors and formatters: what production would write. ``fields`` are the
     record's structured fields (stdlib ``extra=`` attributes, and the keys of a
-    rendered JSON or ``key=value`` line). ``context`` holds the request/trace
-    ids that were current where the record was emitted.
+    rendered JSON or ``key=value`` line). ``exception`` is the formatted
+    traceback a stdlib record carries (``exc_info``). ``context`` holds the
+    request/trace ids that were current where the record was emitted.
     """
 
     level: str
@@ -34,6 +35,7 @@ class CapturedRecord:
     fields: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     has_exc_info: bool = False
+    exception: str | None = None
     in_exception: bool = False
     context: dict[str, str] = field(default_factory=dict)
 

@@ -14,6 +14,22 @@ from pytest_prodguard.logs.capture import LogCapture
 from pytest_prodguard.logs.contract import check_records, parse_contract
 
 
+def test_a_record_carries_its_traceback_text() -> None:
+    capture = LogCapture()
+    capture.start()
+    try:
+        try:
+            raise KeyError("order 17")
+        except KeyError:
+            logging.getLogger("tb").exception("lookup failed")
+    finally:
+        capture.stop()
+    [record] = capture.records
+    assert (record.has_exc_info, record.in_exception, record.level) == (True, True, "ERROR")
+    assert record.exception is not None
+    assert record.exception.endswith("KeyError: 'order 17'")
+
+
 def test_hooks_are_removed_on_stop() -> None:
     originals = (logging.Logger.callHandlers, logging.Handler.format)
     capture = LogCapture()
