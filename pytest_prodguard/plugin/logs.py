@@ -1,7 +1,7 @@
 """The logs concern: ``structured_logs`` fixture, ``log_contract`` marker, masked reports.
 
-The capture starts before the test's fixtures are set up and stops when its
-teardown begins; the contract is checked when the test body returns and its
+The capture starts before the test's fixtures are set up and stops after
+they are torn down; the contract is checked when the test body returns and its
 :class:`~pytest_prodguard.results.GuardResult` is queued for the call report (a
 broken contract fails a passing test, listing every violating record with
 values masked). While a contract forbids detectors, a judge masks everything
@@ -111,12 +111,15 @@ class LogsPlugin:
             add_result(item, check_records(capture.records, contract).result())
         return result
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        """Stop capturing: fixture teardown is not part of what the contract checks."""
-        capture = item.stash.get(capture_key, None)
-        if capture is not None:
-            capture.stop()
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
+        """Stop capturing once the fixtures are torn down (their live logs stay masked)."""
+        try:
+            return (yield)
+        finally:
+            capture = item.stash.get(capture_key, None)
+            if capture is not None:
+                capture.stop()
 
 
 def start_capture(item: pytest.Item) -> LogCapture:

@@ -440,3 +440,25 @@ def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> N
     assert logs_plugin.SIGNATURE == SIGNATURE
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(_literal([f"@pytest.mark.{SIGNATURE}: *"]))
+
+
+def test_live_logs_of_fixture_teardown_are_masked_too(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        f"""
+        import logging
+        import pytest
+
+        @pytest.fixture
+        def session_client():
+            yield
+            logging.getLogger("client").warning("closing session api_key={API_KEY}")
+
+        @pytest.mark.log_contract(forbid="secrets")
+        def test_body_is_clean(session_client):
+            logging.getLogger("client").warning("request sent")
+        """
+    )
+    result = pytester.runpytest("--log-cli-level=WARNING", "-rA")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(_literal(["*closing session api_key=[MASKED:credential_field]*"]))
+    _no_secret_in(result.stdout.str())
