@@ -133,3 +133,13 @@ def histogram_buckets(values: np.ndarray[Any, np.dtype[np.float64]]) -> list[lis
     ]
     buckets.append(["+Inf", len(values)])
     return buckets
+
+
+def first_intervals(arm: Mapping[str, Any], count: int) -> dict[str, Any]:
+    """``arm`` (JSON form, per-interval lists) as it looked after its first ``count`` intervals."""
+    per_interval_keys = ("requests", "errors", "samples", "buckets", "values")
+    metrics = [
+        {key: value[:count] if key in per_interval_keys else value for key, value in m.items()}
+        for m in arm["metrics"]
+    ]
+    return {**arm, "metrics": metrics}
