@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pytest_prodguard.ab import _validate
@@ -75,6 +76,17 @@ class LatencyData:
             raise ProdguardUsageError(
                 self.name, sorted(k.__name__ for k in kinds), "use samples or buckets, not both"
             )
+        first = self.intervals_data[0]
+        for index, part in enumerate(self.intervals_data):
+            same_edges = not isinstance(first, Histogram) or (
+                isinstance(part, Histogram) and part.edges == first.edges
+            )
+            if not same_edges:
+                raise ProdguardUsageError(
+                    f"{self.name}.buckets[{index}]",
+                    list(getattr(part, "edges", ())),
+                    "every interval must use the same bucket edges as the first",
+                )
 
     @property
     def intervals(self) -> int:
@@ -83,11 +95,19 @@ class LatencyData:
 
     def up_to(self, look: int) -> Samples | Histogram:
         """Everything recorded in intervals ``0..look``, pooled."""
-        parts = self.intervals_data[: look + 1]
-        first = parts[0]
-        if isinstance(first, Samples):
-            return Samples.pooled([p for p in parts if isinstance(p, Samples)])
-        return Histogram.pooled([p for p in parts if isinstance(p, Histogram)], field=self.name)
+        return self.pooled_looks[look]
+
+    @cached_property
+    def pooled_looks(self) -> tuple[Samples | Histogram, ...]:
+        """The pooled distribution after each interval, computed once."""
+        looks = [self.intervals_data[0]]
+        for part in self.intervals_data[1:]:
+            previous = looks[-1]
+            if isinstance(part, Samples) and isinstance(previous, Samples):
+                looks.append(Samples.pooled([previous, part]))
+            elif isinstance(part, Histogram) and isinstance(previous, Histogram):
+                looks.append(Histogram.pooled([previous, part]))
+        return tuple(looks)
 
 
 @dataclass(frozen=True)

@@ -123,18 +123,10 @@ class Histogram:
         return cls(edges, counts)
 
     @classmethod
-    def pooled(cls, parts: Sequence[Histogram], *, field: str) -> Histogram:
+    def pooled(cls, parts: Sequence[Histogram]) -> Histogram:
         """The sum of histograms that share their bucket edges."""
-        edges = parts[0].edges
-        for index, part in enumerate(parts):
-            if part.edges != edges:
-                raise ProdguardUsageError(
-                    f"{field}.buckets[{index}]", list(part.edges), f"must use the edges {edges}"
-                )
-        counts = tuple(
-            sum(column) for column in zip(*(part.cumulative for part in parts), strict=True)
-        )
-        return cls(edges, counts)
+        columns = zip(*(part.cumulative for part in parts), strict=True)
+        return cls(parts[0].edges, tuple(sum(column) for column in columns))
 
     @property
     def n(self) -> int:

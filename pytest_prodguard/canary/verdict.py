@@ -211,7 +211,8 @@ def canary_verdict(
     pairs = _paired_metrics(base, cand)
     built = _build_checks(pairs, options)
     tested = [check for check in built if check.p_value is not None]
-    adjusted = adjust_pvalues([check.p_value for check in tested if check.p_value is not None])
+    p_values = [check.p_value for check in tested if check.p_value is not None]
+    adjusted = adjust_pvalues(p_values) if p_values else []
     adjusted_of = {id(check): value for check, value in zip(tested, adjusted, strict=True)}
     results = tuple(
         MetricResult(check, adjusted_of.get(id(check)), _status(check, adjusted_of.get(id(check)),
