@@ -34,7 +34,7 @@ TEN_METRICS = ArmSpec(
         "payment_errors": 0.0,
     },
     latency={"latency": LatencyShape(0.05, 0.5), "db_latency": LatencyShape(0.01, 0.8)},
-)  # 4 error rates + 2 latencies x 3 percentiles = 10 compared metrics)
+)  # 4 error rates + 2 latencies x 3 percentiles = 10 compared metrics
 
 
 def _errors_arm(requests, errors, **extra):
