@@ -135,11 +135,19 @@ def histogram_buckets(values: np.ndarray[Any, np.dtype[np.float64]]) -> list[lis
     return buckets
 
 
+PER_INTERVAL_KEYS = ("requests", "errors", "samples", "buckets", "values")
+
+
+def interval_count(arm: Mapping[str, Any]) -> int:
+    """How many intervals the arm's (simulated, per-interval) first metric holds."""
+    metric = arm["metrics"][0]
+    return len(next(metric[key] for key in PER_INTERVAL_KEYS if key in metric))
+
+
 def first_intervals(arm: Mapping[str, Any], count: int) -> dict[str, Any]:
     """``arm`` (JSON form, per-interval lists) as it looked after its first ``count`` intervals."""
-    per_interval_keys = ("requests", "errors", "samples", "buckets", "values")
     metrics = [
-        {key: value[:count] if key in per_interval_keys else value for key, value in m.items()}
+        {key: value[:count] if key in PER_INTERVAL_KEYS else value for key, value in m.items()}
         for m in arm["metrics"]
     ]
     return {**arm, "metrics": metrics}
