@@ -8,12 +8,14 @@ check runs in the deploy pipeline as::
     prodguard canary canary/baseline.json canary/canary_good.json \\
         --slo predict_errors=0.01 --slo predict_latency:p99=0.25
 
-Run ``python -m pytest examples -k canary``.
+Run ``python -m pytest examples -k canary``; set ``PRODGUARD_EXAMPLE_BAD_CANARY=1`` to
+check the broken build instead and see the rollback verdict with its evidence.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 
 from pytest_prodguard.canary import assert_canary_healthy, canary_verdict
@@ -27,7 +29,10 @@ def _arm(name: str) -> dict:
 
 
 def test_release_1_5_0_is_a_healthy_canary():
-    verdict = assert_canary_healthy(_arm("baseline.json"), _arm("canary_good.json"), slo=SLO)
+    canary = (
+        "canary_bad.json" if os.environ.get("PRODGUARD_EXAMPLE_BAD_CANARY") else "canary_good.json"
+    )
+    verdict = assert_canary_healthy(_arm("baseline.json"), _arm(canary), slo=SLO)
     assert verdict.metric("predict_latency p99").status == "ok"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,11 @@ def test_canary_is_listed_in_the_help(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "canary" in capsys.readouterr().out
+
+
+def test_the_documented_input_format_and_command_work(write, capsys):
+    docs = (Path(__file__).parents[2] / "docs" / "canary.md").read_text()
+    example = json.loads(docs.split("```json\n")[1].split("```")[0])
+    path = write("documented.json", example)
+    assert main(["canary", path, path]) in (0, 4)
+    assert "predict_latency p99" in capsys.readouterr().out
