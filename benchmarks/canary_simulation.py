@@ -116,10 +116,12 @@ def msprt_comparison(
         base = rng.binomial(requests, base_rate, intervals)
         canary = rng.binomial(requests, canary_rate, intervals)
         looks = [
-            (Proportion(int(base[:k].sum()), requests * k),
-             Proportion(int(canary[:k].sum()), requests * k))
+            (
+                Proportion(int(base[:k].sum()), requests * k),
+                Proportion(int(canary[:k].sum()), requests * k),
+            )
             for k in range(1, intervals + 1)
-        ]  # fmt: skip
+        ]
         ab_flags += sequential_test(looks, mixing_sd=tau).p_value < 0.05
         increments = [(int(c), int(b + c), 0.5) for b, c in zip(base, canary, strict=True)]
         exact_flags += canary_stats.always_valid_count_p_values(increments, grid)[-1] < 0.05
@@ -141,23 +143,60 @@ def main() -> None:
     slower = ArmSpec({}, {"latency": shape.doubling_tail(0.95)})
     every = {"every_interval": True, "intervals": 10, "requests": 600}
     plans: list[tuple[str, ArmSpec, ArmSpec, int, dict[str, Any]]] = [
-        ("no change, 10 metrics, every interval (histograms)", ten_metrics(0.01),
-         ten_metrics(0.01), runs(300), {**every, "histogram": True}),
-        ("no change, 10 metrics, every interval (raw samples)", ten_metrics(0.01),
-         ten_metrics(0.01), runs(30), every),
-        ("errors 1% -> 2%, 6,000/arm, alone", ArmSpec({"errors": 0.01}, {}),
-         ArmSpec({"errors": 0.02}, {}), runs(2000), {"intervals": 10, "requests": 600}),
-        ("errors 1% -> 2%, 6,000/arm, 10 metrics", ten_metrics(0.01), ten_metrics(0.02),
-         runs(400), {"intervals": 10, "requests": 600, "histogram": True}),
-        ("errors 0.1% -> 0.2%, 60,000/arm, alone", ArmSpec({"errors": 0.001}, {}),
-         ArmSpec({"errors": 0.002}, {}), runs(2000), {"intervals": 10, "requests": 6000}),
-        ("p95 x2, median unchanged (raw, 200/interval)", ArmSpec({}, {"latency": shape}),
-         slower, runs(200), {"intervals": 5, "requests": 600}),
-        ("p95 x2, median unchanged (histograms)", ArmSpec({}, {"latency": shape}), slower,
-         runs(200), {"intervals": 5, "requests": 600, "histogram": True}),
-    ]  # fmt: skip
-    rows = [scenario(name, rng, base, cand, count, **options)
-            for name, base, cand, count, options in plans]  # fmt: skip
+        (
+            "no change, 10 metrics, every interval (histograms)",
+            ten_metrics(0.01),
+            ten_metrics(0.01),
+            runs(300),
+            {**every, "histogram": True},
+        ),
+        (
+            "no change, 10 metrics, every interval (raw samples)",
+            ten_metrics(0.01),
+            ten_metrics(0.01),
+            runs(30),
+            every,
+        ),
+        (
+            "errors 1% -> 2%, 6,000/arm, alone",
+            ArmSpec({"errors": 0.01}, {}),
+            ArmSpec({"errors": 0.02}, {}),
+            runs(2000),
+            {"intervals": 10, "requests": 600},
+        ),
+        (
+            "errors 1% -> 2%, 6,000/arm, 10 metrics",
+            ten_metrics(0.01),
+            ten_metrics(0.02),
+            runs(400),
+            {"intervals": 10, "requests": 600, "histogram": True},
+        ),
+        (
+            "errors 0.1% -> 0.2%, 60,000/arm, alone",
+            ArmSpec({"errors": 0.001}, {}),
+            ArmSpec({"errors": 0.002}, {}),
+            runs(2000),
+            {"intervals": 10, "requests": 6000},
+        ),
+        (
+            "p95 x2, median unchanged (raw, 200/interval)",
+            ArmSpec({}, {"latency": shape}),
+            slower,
+            runs(200),
+            {"intervals": 5, "requests": 600},
+        ),
+        (
+            "p95 x2, median unchanged (histograms)",
+            ArmSpec({}, {"latency": shape}),
+            slower,
+            runs(200),
+            {"intervals": 5, "requests": 600, "histogram": True},
+        ),
+    ]
+    rows = [
+        scenario(name, rng, base, cand, count, **options)
+        for name, base, cand, count, options in plans
+    ]
     header = f"{'scenario':<52} {'runs':>5} {'rollback':>9} {'investig.':>9} {'insuff.':>8}"
     header += f" {'healthy':>8} {'MW 98%':>8} {'s':>6}"
     print(header)
@@ -171,25 +210,36 @@ def main() -> None:
     for handful in (2, 4, 6, 8, 10, 12, 16):
         spread = [handful // 5 + (1 if i < handful % 5 else 0) for i in range(5)]
         verdict = canary_verdict(
-            {"metrics": [{"name": "errors", "type": "errors", "requests": [1000] * 5,
-                          "errors": [0] * 5}]},
-            {"metrics": [{"name": "errors", "type": "errors", "requests": [1000] * 5,
-                          "errors": spread}]},
-        )  # fmt: skip
+            {
+                "metrics": [
+                    {"name": "errors", "type": "errors", "requests": [1000] * 5, "errors": [0] * 5}
+                ]
+            },
+            {
+                "metrics": [
+                    {"name": "errors", "type": "errors", "requests": [1000] * 5, "errors": spread}
+                ]
+            },
+        )
         p = verdict.metric("errors").check.p_value
         print(f"  0 vs {handful:>2}: {verdict.verdict:<18} always-valid p = {p:.4f}")
     print("\nalways-valid error tests at alpha 0.05 (share of runs flagged):")
     print(f"  {'base -> canary rate':<22} {'requests':>16} {'ab mSPRT':>9} {'exact':>7}")
     for base_rate, canary_rate, requests, intervals in [
-        (0.0005, 0.0005, 1000, 10), (0.0005, 0.0015, 1000, 10), (0.0, 0.002, 1000, 5),
-        (0.01, 0.01, 600, 10), (0.01, 0.02, 600, 10),
-    ]:  # fmt: skip
+        (0.0005, 0.0005, 1000, 10),
+        (0.0005, 0.0015, 1000, 10),
+        (0.0, 0.002, 1000, 5),
+        (0.01, 0.01, 600, 10),
+        (0.01, 0.02, 600, 10),
+    ]:
         ab_share, exact_share = msprt_comparison(
             rng, runs(2000), base_rate, canary_rate, requests, intervals
         )
         label = f"{base_rate:.2%} -> {canary_rate:.2%}"
-        print(f"  {label:<22} {f'{intervals} x {requests:,}':>16} {ab_share:>9.1%} "
-              f"{exact_share:>7.1%}")  # fmt: skip
+        print(
+            f"  {label:<22} {f'{intervals} x {requests:,}':>16} {ab_share:>9.1%} "
+            f"{exact_share:>7.1%}"
+        )
 
 
 if __name__ == "__main__":

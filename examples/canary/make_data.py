@@ -57,20 +57,37 @@ def main() -> None:
     """Write the three JSON files."""
     rng = np.random.default_rng(SEED)
     healthy = ArmSpec({"errors": 0.005}, {"latency": LATENCY})
-    broken = ArmSpec({"errors": 0.012}, {"latency": LatencyShape(
-        LATENCY.median, LATENCY.sigma, LATENCY.doubling_tail(0.99).tail_power)})  # fmt: skip
-    options = {"intervals": MINUTES, "requests": REQUESTS_PER_MINUTE,
-               "latency_samples": REQUESTS_PER_MINUTE, "histogram": True}  # fmt: skip
+    broken = ArmSpec(
+        {"errors": 0.012},
+        {
+            "latency": LatencyShape(
+                LATENCY.median, LATENCY.sigma, LATENCY.doubling_tail(0.99).tail_power
+            )
+        },
+    )
+    options = {
+        "intervals": MINUTES,
+        "requests": REQUESTS_PER_MINUTE,
+        "latency_samples": REQUESTS_PER_MINUTE,
+        "histogram": True,
+    }
     baseline, good = simulated_rollout(rng, healthy, healthy, **options)
     _, bad = simulated_rollout(rng, healthy, broken, **options)
     files = {
-        "baseline.json": _with_context(baseline, rng, "1.4.2", 0.55,
-                                       {"ValidationError: empty text": 61, "TimeoutError": 38}),
-        "canary_good.json": _with_context(good, rng, "1.5.0", 0.56,
-                                          {"ValidationError: empty text": 58, "TimeoutError": 41}),
-        "canary_bad.json": _with_context(bad, rng, "1.5.0-nocache", 0.86,
-                                         {"TimeoutError": 171, "ValidationError: empty text": 63}),
-    }  # fmt: skip
+        "baseline.json": _with_context(
+            baseline, rng, "1.4.2", 0.55, {"ValidationError: empty text": 61, "TimeoutError": 38}
+        ),
+        "canary_good.json": _with_context(
+            good, rng, "1.5.0", 0.56, {"ValidationError: empty text": 58, "TimeoutError": 41}
+        ),
+        "canary_bad.json": _with_context(
+            bad,
+            rng,
+            "1.5.0-nocache",
+            0.86,
+            {"TimeoutError": 171, "ValidationError: empty text": 63},
+        ),
+    }
     for name, arm in files.items():
         (HERE / name).write_text(json.dumps(arm, separators=(",", ":")) + "\n")
 

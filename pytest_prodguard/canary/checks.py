@@ -48,9 +48,14 @@ class Check:
 
 
 def error_rate_check(
-    baseline: ErrorCounts, canary: ErrorCounts, *, effect: float, alpha: float, level: float,
+    baseline: ErrorCounts,
+    canary: ErrorCounts,
+    *,
+    effect: float,
+    alpha: float,
+    level: float,
     critical: bool,
-) -> Check:  # fmt: skip
+) -> Check:
     """Canary error rate against the baseline's: exact conditional test, always valid."""
     n_b, n_c = sum(baseline.requests), sum(canary.requests)
     x_b, x_c = sum(baseline.errors), sum(canary.errors)
@@ -78,11 +83,14 @@ def error_rate_check(
         threshold=f"rate ratio <= 1 (effect to detect {effect:g}x)",
         shortfall=_error_shortfall(x_b + x_c, n_b + n_c, share, effect, level),
         numbers={
-            "baseline_requests": n_b, "baseline_errors": x_b,
-            "canary_requests": n_c, "canary_errors": x_c,
-            "fixed_horizon_p_value": fixed, "p_values": p_values,
+            "baseline_requests": n_b,
+            "baseline_errors": x_b,
+            "canary_requests": n_c,
+            "canary_errors": x_c,
+            "fixed_horizon_p_value": fixed,
+            "p_values": p_values,
         },
-    )  # fmt: skip
+    )
 
 
 def error_slo_check(canary: ErrorCounts, *, slo: float, effect: float, critical: bool) -> Check:
@@ -107,9 +115,15 @@ def error_slo_check(canary: ErrorCounts, *, slo: float, effect: float, critical:
 
 
 def latency_check(
-    baseline: LatencyData, canary: LatencyData, q: float, *, effect: float, alpha: float,
-    level: float, critical: bool,
-) -> Check:  # fmt: skip
+    baseline: LatencyData,
+    canary: LatencyData,
+    q: float,
+    *,
+    effect: float,
+    alpha: float,
+    level: float,
+    critical: bool,
+) -> Check:
     """The canary's q-quantile against the baseline's: order-statistic test, spent over looks."""
     looks = canary.intervals
     p_value = min(
@@ -136,14 +150,20 @@ def latency_check(
         interval=(_ratio(low_c, high_b), _ratio(high_c, low_b)),
         p_value=p_value,
         threshold=f"{label} ratio <= 1 (effect to detect {effect:g}x)",
-        shortfall=_latency_shortfall(pooled_b, pooled_c.n, q, effect, level * stats.look_weight(
-            looks - 1)),
+        shortfall=_latency_shortfall(
+            pooled_b, pooled_c.n, q, effect, level * stats.look_weight(looks - 1)
+        ),
         numbers={
-            "quantile": q, "baseline": estimate_b, "canary": estimate_c,
-            "baseline_bounds": [low_b, high_b], "canary_bounds": [low_c, high_c],
-            "baseline_n": pooled_b.n, "canary_n": pooled_c.n, "looks": looks,
+            "quantile": q,
+            "baseline": estimate_b,
+            "canary": estimate_c,
+            "baseline_bounds": [low_b, high_b],
+            "canary_bounds": [low_c, high_c],
+            "baseline_n": pooled_b.n,
+            "canary_n": pooled_c.n,
+            "looks": looks,
         },
-    )  # fmt: skip
+    )
 
 
 def latency_slo_check(canary: LatencyData, q: float, *, slo: float, critical: bool) -> Check:

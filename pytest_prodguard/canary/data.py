@@ -192,14 +192,16 @@ class Arm:
         unknown = set(data) - {"metrics", "window", "labels", "error_groups", "queries"}
         if unknown:
             raise ProdguardUsageError(
-                role, sorted(unknown), "unknown keys; accepted: metrics, window, labels, "
-                "error_groups, queries",
-            )  # fmt: skip
+                role,
+                sorted(unknown),
+                "unknown keys; accepted: metrics, window, labels, error_groups, queries",
+            )
         raw_metrics = data.get("metrics")
         if not isinstance(raw_metrics, list) or not raw_metrics:
             raise ProdguardUsageError(f"{role}.metrics", _short(raw_metrics), "a non-empty list")
-        metrics = tuple(_metric_from_dict(item, f"{role}.metrics[{i}]") for i, item in
-                        enumerate(raw_metrics))  # fmt: skip
+        metrics = tuple(
+            _metric_from_dict(item, f"{role}.metrics[{i}]") for i, item in enumerate(raw_metrics)
+        )
         return cls(
             metrics=metrics,
             window=_window(data.get("window"), f"{role}.window"),
@@ -217,9 +219,7 @@ def as_arm(value: object, role: str) -> Arm:
 def _metric_from_dict(item: object, where: str) -> Metric:
     if not isinstance(item, Mapping):
         raise ProdguardUsageError(where, _short(item), "must be an object with 'name' and 'type'")
-    name = item.get("name")
-    _check_name(name, where=f"{where}.name")
-    assert isinstance(name, str)
+    name = _check_name(item.get("name"), where=f"{where}.name")
     kind = _validate.choice(item.get("type"), field=f"{name}.type", options=METRIC_TYPES)
     allowed = {
         "errors": {"requests", "errors"},
@@ -241,8 +241,9 @@ def _metric_from_dict(item: object, where: str) -> Metric:
     if kind == "latency":
         return _latency_from_dict(name, item)
     field_ = f"{name}.values"
-    return Gauge(name, kind, _readings(_per_interval(item.get("values"), field_), field_),
-                 item.get("limit"))  # fmt: skip
+    return Gauge(
+        name, kind, _readings(_per_interval(item.get("values"), field_), field_), item.get("limit")
+    )
 
 
 def _latency_from_dict(name: str, item: Mapping[str, Any]) -> LatencyData:
@@ -281,9 +282,10 @@ def _bucket_intervals(raw: object, field_: str) -> list[object]:
     return [raw]
 
 
-def _check_name(name: object, *, where: str = "name") -> None:
+def _check_name(name: object, *, where: str = "name") -> str:
     if not isinstance(name, str) or not name.strip():
         raise ProdguardUsageError(where, name, "a non-empty metric name")
+    return name
 
 
 def _sequence(value: object, field_: str) -> tuple[object, ...]:

@@ -74,8 +74,9 @@ def binom_sf(k: int, n: int, p: float) -> float:
 
 def ratio_grid(effect: float) -> tuple[tuple[float, float], ...]:
     """``(rate ratio, weight)`` pairs the always-valid test mixes over; weights sum to 1."""
-    near = [(effect ** (step / 4), (1 - FAR_WEIGHT) / NEAR_STEPS)
-            for step in range(1, NEAR_STEPS + 1)]  # fmt: skip
+    near = [
+        (effect ** (step / 4), (1 - FAR_WEIGHT) / NEAR_STEPS) for step in range(1, NEAR_STEPS + 1)
+    ]
     far = [(effect**power, FAR_WEIGHT / len(FAR_POWERS)) for power in FAR_POWERS]
     return tuple(near + far)
 

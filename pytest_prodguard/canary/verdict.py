@@ -35,6 +35,8 @@ VERDICTS = ("healthy", "insufficient_data", "investigate", "rollback")
 #: Exit status of ``prodguard canary`` per verdict (2 is a usage error).
 EXIT_CODES = {"healthy": 0, "rollback": 1, "investigate": 3, "insufficient_data": 4}
 DEFAULT_QUANTILES = (0.5, 0.95, 0.99)
+#: The rate or percentile ratio a rollout must be able to detect, unless told otherwise.
+DEFAULT_EFFECT = 2.0
 #: How many error groups the rollback evidence lists.
 TOP_GROUPS = 5
 
@@ -57,14 +59,22 @@ class MetricResult:
         check = self.check
         result: dict[str, Any] = jsonable(
             {
-                "name": check.name, "metric": check.metric, "kind": check.kind,
-                "critical": check.critical, "baseline": check.baseline, "canary": check.canary,
-                "ratio": check.ratio, "interval": list(check.interval),
-                "p_value": check.p_value, "adjusted_p_value": self.adjusted_p_value,
-                "threshold": check.threshold, "status": self.status,
-                "shortfall": check.shortfall, "numbers": check.numbers,
+                "name": check.name,
+                "metric": check.metric,
+                "kind": check.kind,
+                "critical": check.critical,
+                "baseline": check.baseline,
+                "canary": check.canary,
+                "ratio": check.ratio,
+                "interval": list(check.interval),
+                "p_value": check.p_value,
+                "adjusted_p_value": self.adjusted_p_value,
+                "threshold": check.threshold,
+                "status": self.status,
+                "shortfall": check.shortfall,
+                "numbers": check.numbers,
             }
-        )  # fmt: skip
+        )
         return result
 
 
@@ -80,22 +90,25 @@ class Evidence:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         return {
-            "window": None if self.window is None else {"start": self.window[0],
-                                                        "end": self.window[1]},
+            "window": None
+            if self.window is None
+            else {"start": self.window[0], "end": self.window[1]},
             "broken": list(self.broken),
             "error_groups": [
                 {"group": group, "canary": canary, "baseline": baseline}
                 for group, canary, baseline in self.error_groups
             ],
             "queries": list(self.queries),
-        }  # fmt: skip
+        }
 
     def lines(self) -> list[str]:
         """The evidence as indented text lines."""
         start, end = self.window if self.window else ("?", "?")
-        lines = ["Evidence to keep before rolling back:",
-                 f"  window: {start} .. {end}" if self.window else "  window: not given",
-                 f"  broken: {', '.join(self.broken)}"]  # fmt: skip
+        lines = [
+            "Evidence to keep before rolling back:",
+            f"  window: {start} .. {end}" if self.window else "  window: not given",
+            f"  broken: {', '.join(self.broken)}",
+        ]
         if self.error_groups:
             lines.append("  top error groups (canary / baseline):")
             lines += [f"    {c:>6} / {b:<6} {group}" for group, c, b in self.error_groups]
@@ -149,14 +162,25 @@ class CanaryVerdict:
             f"interval(s); alpha {settings['alpha']:g} (investigate), "
             f"{settings['rollback_alpha']:g} (rollback)",
         ]
-        header = ("metric", "baseline", "canary", "ratio [interval]", "p (always valid)",
-                  "threshold", "status")  # fmt: skip
+        header = (
+            "metric",
+            "baseline",
+            "canary",
+            "ratio [interval]",
+            "p (always valid)",
+            "threshold",
+            "status",
+        )
         rows: list[tuple[str, ...]] = [header]
         rows += [_row(result) for result in self.metrics]
         widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
         for row in rows:
-            lines.append("  " + "  ".join(cell.ljust(width) for cell, width in
-                                          zip(row, widths, strict=True)).rstrip())  # fmt: skip
+            lines.append(
+                "  "
+                + "  ".join(
+                    cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+                ).rstrip()
+            )
         for result in self.metrics:
             if result.status == "insufficient" and result.check.shortfall:
                 lines.append(f"  {result.name}: {result.check.shortfall}")
@@ -188,7 +212,7 @@ def canary_verdict(
     canary: Arm | Mapping[str, Any],
     *,
     slo: Mapping[str, float] | None = None,
-    effect: float | Mapping[str, float] = 2.0,
+    effect: float | Mapping[str, float] = DEFAULT_EFFECT,
     alpha: float = 0.05,
     rollback_alpha: float = 0.01,
     critical: Collection[str] | None = None,
@@ -210,23 +234,29 @@ def canary_verdict(
     options = _options(base, slo, effect, alpha, rollback_alpha, critical, quantiles)
     pairs = _paired_metrics(base, cand)
     built = _build_checks(pairs, options)
-    tested = [check for check in built if check.p_value is not None]
-    p_values = [check.p_value for check in tested if check.p_value is not None]
-    adjusted = adjust_pvalues(p_values) if p_values else []
-    adjusted_of = {id(check): value for check, value in zip(tested, adjusted, strict=True)}
+    tested = {
+        index: check.p_value for index, check in enumerate(built) if check.p_value is not None
+    }
+    adjusted = (
+        dict(zip(tested, adjust_pvalues(list(tested.values())), strict=True)) if tested else {}
+    )
     results = tuple(
-        MetricResult(check, adjusted_of.get(id(check)), _status(check, adjusted_of.get(id(check)),
-                                                                options))
-        for check in built
-    )  # fmt: skip
+        MetricResult(check, adjusted.get(index), _status(check, adjusted.get(index), options))
+        for index, check in enumerate(built)
+    )
     verdict, reason = _overall(results)
     intervals = max(metric.intervals for metric in cand.metrics)
     settings = {
-        "alpha": options.alpha, "rollback_alpha": options.rollback_alpha,
-        "effect": dict(options.effects), "slo": dict(options.slo),
-        "critical": sorted(options.critical), "quantiles": list(options.quantiles),
-        "tests": len(tested), "intervals": intervals, "correction": "holm",
-    }  # fmt: skip
+        "alpha": options.alpha,
+        "rollback_alpha": options.rollback_alpha,
+        "effect": dict(options.effects),
+        "slo": dict(options.slo),
+        "critical": sorted(options.critical),
+        "quantiles": list(options.quantiles),
+        "tests": len(tested),
+        "intervals": intervals,
+        "correction": "holm",
+    }
     evidence = _evidence(base, cand, results) if verdict == "rollback" else None
     result = CanaryVerdict(verdict, reason, results, settings, evidence)
     recorder.record("canary", result.to_dict())
@@ -257,9 +287,14 @@ class _Options:
 
 
 def _options(
-    base: Arm, slo: object, effect: object, alpha: object, rollback_alpha: object,
-    critical: object, quantiles: object,
-) -> _Options:  # fmt: skip
+    base: Arm,
+    slo: object,
+    effect: object,
+    alpha: object,
+    rollback_alpha: object,
+    critical: object,
+    quantiles: object,
+) -> _Options:
     names = [metric.name for metric in base.metrics]
     alpha_ = _validate.probability(alpha, field="alpha")
     rollback = _validate.probability(rollback_alpha, field="rollback_alpha")
@@ -283,7 +318,7 @@ def _options(
 
 
 def _effects(names: list[str], effect: object) -> dict[str, float]:
-    default, overrides = 2.0, {}
+    default, overrides = DEFAULT_EFFECT, {}
     if isinstance(effect, Mapping):
         for name, value in effect.items():
             if name not in names:
@@ -316,9 +351,10 @@ def _slo(base: Arm, slo: object) -> dict[str, float]:
             checked[str(key)] = _validate.positive(value, field=f"slo[{key!r}]")
         else:
             raise ProdguardUsageError(
-                f"slo[{key!r}]", value,
+                f"slo[{key!r}]",
+                value,
                 "keys name an error metric ('errors') or a latency percentile ('latency:p99')",
-            )  # fmt: skip
+            )
     return checked
 
 
@@ -358,18 +394,21 @@ def _paired_metrics(base: Arm, cand: Arm) -> list[Pair]:
     for metric_b in base.metrics:
         metric_c = cand.metric(metric_b.name)
         if type(metric_c) is not type(metric_b) or (
-            isinstance(metric_b, Gauge) and isinstance(metric_c, Gauge)
+            isinstance(metric_b, Gauge)
+            and isinstance(metric_c, Gauge)
             and metric_b.kind != metric_c.kind
-        ):  # fmt: skip
+        ):
             raise ProdguardUsageError(
-                f"canary {metric_b.name}", type(metric_c).__name__,
+                f"canary {metric_b.name}",
+                type(metric_c).__name__,
                 f"must be the same type as the baseline's ({type(metric_b).__name__})",
-            )  # fmt: skip
+            )
         if not isinstance(metric_b, Gauge) and metric_c.intervals != metric_b.intervals:
             raise ProdguardUsageError(
-                f"canary {metric_b.name}", metric_c.intervals,
+                f"canary {metric_b.name}",
+                metric_c.intervals,
                 f"intervals must pair with the baseline's ({metric_b.intervals})",
-            )  # fmt: skip
+            )
         pairs.append((metric_b, metric_c))  # type: ignore[arg-type]
     return pairs
 
@@ -388,14 +427,22 @@ def _build_checks(pairs: list[Pair], options: _Options) -> list[Check]:
         critical = name in options.critical
         effect = options.effects[name]
         if isinstance(metric_b, ErrorCounts) and isinstance(metric_c, ErrorCounts):
-            built.append(checks.error_rate_check(
-                metric_b, metric_c, effect=effect, alpha=options.alpha, level=level,
-                critical=critical,
-            ))  # fmt: skip
+            built.append(
+                checks.error_rate_check(
+                    metric_b,
+                    metric_c,
+                    effect=effect,
+                    alpha=options.alpha,
+                    level=level,
+                    critical=critical,
+                )
+            )
             if name in options.slo:
-                built.append(checks.error_slo_check(
-                    metric_c, slo=options.slo[name], effect=effect, critical=critical
-                ))  # fmt: skip
+                built.append(
+                    checks.error_slo_check(
+                        metric_c, slo=options.slo[name], effect=effect, critical=critical
+                    )
+                )
         elif isinstance(metric_b, LatencyData) and isinstance(metric_c, LatencyData):
             built += _latency_checks(metric_b, metric_c, options, level, critical)
         elif isinstance(metric_b, Gauge) and isinstance(metric_c, Gauge):
@@ -408,10 +455,11 @@ def _latency_checks(
 ) -> list[Check]:
     effect = options.effects[base.name]
     built = [
-        checks.latency_check(base, cand, q, effect=effect, alpha=options.alpha, level=level,
-                             critical=critical)
+        checks.latency_check(
+            base, cand, q, effect=effect, alpha=options.alpha, level=level, critical=critical
+        )
         for q in options.quantiles
-    ]  # fmt: skip
+    ]
     for key, limit in options.slo.items():
         name, _, percentile = key.partition(":")
         q = _percentile(percentile)
@@ -451,10 +499,12 @@ def _overall(results: Sequence[MetricResult]) -> tuple[str, str]:
 def _evidence(base: Arm, cand: Arm, results: Sequence[MetricResult]) -> Evidence:
     broken = tuple(r.name for r in results if r.status in ("rollback", "investigate"))
     groups = sorted(
-        ((group, count, base.error_groups.get(group, 0))
-         for group, count in cand.error_groups.items()),
+        (
+            (group, count, base.error_groups.get(group, 0))
+            for group, count in cand.error_groups.items()
+        ),
         key=lambda item: (item[2] - item[1], item[0]),
-    )[:TOP_GROUPS]  # fmt: skip
+    )[:TOP_GROUPS]
     return Evidence(
         window=cand.window,
         broken=broken,

@@ -27,23 +27,32 @@ def register(commands: Any) -> None:
     canary.add_argument("baseline", type=Path, help="the baseline arm's metrics (JSON)")
     canary.add_argument("canary", type=Path, help="the canary arm's metrics (JSON)")
     canary.add_argument(
-        "--slo", action="append", default=[], metavar="METRIC=VALUE",
+        "--slo",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
         help="absolute SLO: an error metric's highest rate (errors=0.01) or a latency "
         "percentile's highest value (latency:p99=0.5); repeatable",
-    )  # fmt: skip
+    )
     canary.add_argument(
-        "--effect", action="append", default=[], metavar="[METRIC=]RATIO",
+        "--effect",
+        action="append",
+        default=[],
+        metavar="[METRIC=]RATIO",
         help="rate or percentile ratio the rollout must be able to detect (default 2.0); "
         "METRIC=RATIO for one metric; repeatable",
-    )  # fmt: skip
+    )
     canary.add_argument("--alpha", type=float, default=0.05, help="false flags (default 0.05)")
     canary.add_argument(
         "--rollback-alpha", type=float, default=0.01, help="false rollbacks (default 0.01)"
     )
     canary.add_argument(
-        "--critical", action="append", default=None, metavar="METRIC",
+        "--critical",
+        action="append",
+        default=None,
+        metavar="METRIC",
         help="a metric that alone forces a rollback (default: every error metric); repeatable",
-    )  # fmt: skip
+    )
     canary.add_argument(
         "--quantiles", default="0.5,0.95,0.99", help="latency percentiles to compare"
     )
@@ -95,8 +104,10 @@ def _number(text: str, option: str) -> float:
 
 
 def _effect(items: list[str]) -> float | dict[str, float]:
+    from pytest_prodguard.canary.verdict import DEFAULT_EFFECT
+
     if not items:
-        return 2.0
+        return DEFAULT_EFFECT
     if len(items) == 1 and "=" not in items[0]:
         return _number(items[0], "--effect")
     return {key: _number(value, f"--effect {key}") for key, value in _pairs(items, "--effect")}
