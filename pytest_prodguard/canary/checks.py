@@ -66,10 +66,13 @@ def error_rate_check(
         )
     ]
     p_values = stats.always_valid_count_p_values(looks, stats.ratio_grid(effect))
-    share = n_c / (n_b + n_c) if n_b and n_c else 0.5
+    both_served = n_b > 0 and n_c > 0
+    share = n_c / (n_b + n_c) if both_served else 0.5
     rate_b, rate_c = _rate(x_b, n_b), _rate(x_c, n_c)
     ratio = rate_c / rate_b if rate_b > 0 else (math.inf if rate_c > 0 else 1.0)
-    fixed = stats.count_p_value(x_c, x_b + x_c, share) if n_b and n_c else 1.0
+    if not both_served:
+        ratio = math.nan  # an arm that served nothing has no rate to compare
+    fixed = stats.count_p_value(x_c, x_b + x_c, share) if both_served else 1.0
     return Check(
         name=canary.name,
         metric=canary.name,
@@ -78,8 +81,12 @@ def error_rate_check(
         baseline=_rate_text(x_b, n_b),
         canary=_rate_text(x_c, n_c),
         ratio=ratio,
-        interval=stats.rate_ratio_interval(x_c, x_b + x_c, share, alpha),
-        p_value=p_values[-1] if n_b and n_c else 1.0,
+        interval=(
+            stats.rate_ratio_interval(x_c, x_b + x_c, share, alpha)
+            if both_served
+            else (0.0, math.inf)
+        ),
+        p_value=p_values[-1] if both_served else 1.0,
         threshold=f"rate ratio <= 1 (effect to detect {effect:g}x)",
         shortfall=_error_shortfall(x_b + x_c, n_b + n_c, share, effect, level),
         numbers={

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 from collections import Counter
 
@@ -286,3 +287,10 @@ def test_the_verdict_is_recorded_for_the_json_report():
     assert [m["name"] for m in payload["metrics"]] == ["errors", "errors SLO"]
     assert payload["settings"]["correction"] == "holm"
     json.dumps(payload, allow_nan=False)
+
+
+def test_an_arm_that_served_nothing_yet_is_insufficient_data_not_a_crash():
+    verdict = canary_verdict(_errors_arm(0, 0), _errors_arm(10, 3))
+    assert verdict.verdict == "insufficient_data"
+    assert math.isnan(verdict.metric("errors").check.ratio)
+    json.dumps(verdict.to_dict(), allow_nan=False)
