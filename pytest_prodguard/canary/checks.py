@@ -133,13 +133,8 @@ def latency_check(
 ) -> Check:
     """The canary's q-quantile against the baseline's: order-statistic test, spent over looks."""
     looks = canary.intervals
-    p_value = min(
-        1.0,
-        min(
-            stats.quantile_shift_p_value(baseline.up_to(i), canary.up_to(i), q)
-            / stats.look_weight(i)
-            for i in range(looks)
-        ),
+    p_value = stats.spent_p_value(
+        [stats.quantile_shift_p_value(baseline.up_to(i), canary.up_to(i), q) for i in range(looks)]
     )
     pooled_b, pooled_c = baseline.up_to(looks - 1), canary.up_to(looks - 1)
     low_b, high_b = pooled_b.bounds(q, alpha / 4, alpha / 4)
@@ -176,12 +171,8 @@ def latency_check(
 def latency_slo_check(canary: LatencyData, q: float, *, slo: float, critical: bool) -> Check:
     """The canary's q-quantile against an absolute latency SLO."""
     looks = canary.intervals
-    p_value = min(
-        1.0,
-        min(
-            stats.quantile_above_p_value(canary.up_to(i), q, slo) / stats.look_weight(i)
-            for i in range(looks)
-        ),
+    p_value = stats.spent_p_value(
+        [stats.quantile_above_p_value(canary.up_to(i), q, slo) for i in range(looks)]
     )
     pooled = canary.up_to(looks - 1)
     estimate = pooled.estimate(q)

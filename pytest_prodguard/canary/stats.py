@@ -194,6 +194,11 @@ def look_weight(look: int) -> float:
     return 1.0 / ((look + 1) * (look + 2))
 
 
+def spent_p_value(p_values: Sequence[float]) -> float:
+    """One p-value valid over all looks: the smallest ``p / look_weight(look)``, at most 1."""
+    return min(1.0, min(p / look_weight(look) for look, p in enumerate(p_values)))
+
+
 def quantile_shift_p_value(baseline: Counts, canary: Counts, q: float) -> float:
     """Distribution-free one-sided p-value that the canary's q-quantile exceeds the baseline's."""
     values = set(baseline.thresholds()) | set(canary.thresholds())
