@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pytest_prodguard.canary import Arm, ErrorCounts, Gauge, canary_verdict
+from pytest_prodguard.canary import VERDICTS, Arm, ErrorCounts, Gauge, canary_verdict
 from pytest_prodguard.errors import ProdguardUsageError
 
 GOOD = {
@@ -117,3 +119,59 @@ def test_python_objects_are_validated_where_they_are_built():
         Arm((ErrorCounts("e", (1,), (0,)), Gauge("e", "saturation", (0.1,))))
     arm = Arm((ErrorCounts("errors", (6000,), (60,)),))
     assert canary_verdict(arm, arm).metric("errors").check.numbers["canary_errors"] == 60
+
+
+JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["", "+Inf", "errors", "0.1", "latency"]),
+)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "type",
+                    "requests",
+                    "errors",
+                    "samples",
+                    "buckets",
+                    "values",
+                    "limit",
+                    "metrics",
+                ]
+            ),
+            children,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def mangled_arms(draw):
+    """GOOD with one value somewhere replaced by arbitrary JSON."""
+    arm = copy.deepcopy(GOOD)
+    metric = draw(st.sampled_from(arm["metrics"]))
+    key = draw(st.sampled_from(sorted(metric)))
+    metric[key] = draw(JSON_VALUES)
+    return arm
+
+
+@settings(max_examples=150)
+@given(arm=st.one_of(mangled_arms(), JSON_VALUES))
+def test_any_json_gives_a_verdict_or_a_usage_error(arm):
+    assert _judge(arm) in VERDICTS or _judge(arm).startswith("usage error: ")
+
+
+def _judge(arm):
+    try:
+        return canary_verdict(arm, arm).verdict
+    except ProdguardUsageError as error:
+        return f"usage error: {error.field}"
