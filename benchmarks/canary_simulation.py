@@ -12,8 +12,8 @@ normal-approximation mSPRT on rare errors.
     python benchmarks/canary_simulation.py --runs 4   # scale every scenario's run count
 
 "Every interval" scenarios evaluate the verdict after each interval of the
-rollout and count a rollout as rolled back (or investigated) if any evaluation
-said so, as a deploy pipeline checking every interval would.
+rollout, as a deploy pipeline would: a rollout counts as rolled back (or
+investigated) if any evaluation said so, otherwise it ends with its last verdict.
 """
 
 from __future__ import annotations
@@ -47,15 +47,16 @@ def ten_metrics(error_rate: float) -> ArmSpec:
     return ArmSpec({"errors": error_rate, **OTHER_ERRORS}, LATENCY)
 
 
-def worst_verdict(baseline: dict[str, Any], canary: dict[str, Any], every_interval: bool) -> str:
-    """The most severe verdict over the evaluations a pipeline would make."""
+def pipeline_verdict(baseline: dict[str, Any], canary: dict[str, Any], every_interval: bool) -> str:
+    """What a pipeline ends with: the most severe flag it met, else the last verdict."""
     intervals = interval_count(baseline)
     looks = range(1, intervals + 1) if every_interval else [intervals]
     verdicts = [
         canary_verdict(first_intervals(baseline, k), first_intervals(canary, k)).verdict
         for k in looks
     ]
-    return max(verdicts, key=SEVERITY.index)
+    flags = [verdict for verdict in verdicts if verdict in ("investigate", "rollback")]
+    return max(flags, key=SEVERITY.index) if flags else verdicts[-1]
 
 
 def kayenta_flags(baseline: dict[str, Any], canary: dict[str, Any]) -> bool:
@@ -88,7 +89,7 @@ def scenario(
     kayenta = 0
     for _ in range(runs):
         arms = simulated_rollout(rng, baseline, canary, **rollout)
-        kinds[worst_verdict(*arms, every_interval)] += 1
+        kinds[pipeline_verdict(*arms, every_interval)] += 1
         kayenta += kayenta_flags(*arms)
     return {
         "scenario": name,
@@ -191,6 +192,13 @@ def main() -> None:
             slower,
             runs(200),
             {"intervals": 5, "requests": 600, "histogram": True},
+        ),
+        (
+            "no change, errors + latency, 20k/arm, every interval",
+            ArmSpec({"errors": 0.01}, {"latency": shape}),
+            ArmSpec({"errors": 0.01}, {"latency": shape}),
+            runs(100),
+            {**every, "requests": 2000, "latency_samples": 1000, "histogram": True},
         ),
     ]
     rows = [
