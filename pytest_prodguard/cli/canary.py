@@ -42,10 +42,8 @@ def register(commands: Any) -> None:
         help="rate or percentile ratio the rollout must be able to detect (default 2.0); "
         "METRIC=RATIO for one metric; repeatable",
     )
-    canary.add_argument("--alpha", type=float, default=0.05, help="false flags (default 0.05)")
-    canary.add_argument(
-        "--rollback-alpha", type=float, default=0.01, help="false rollbacks (default 0.01)"
-    )
+    canary.add_argument("--alpha", default="0.05", help="false flags (default 0.05)")
+    canary.add_argument("--rollback-alpha", default="0.01", help="false rollbacks (default 0.01)")
     canary.add_argument(
         "--critical",
         action="append",
@@ -68,8 +66,8 @@ def _canary(args: argparse.Namespace) -> int:
         _read(args.canary, "canary"),
         slo={key: _number(value, f"--slo {key}") for key, value in _pairs(args.slo, "--slo")},
         effect=_effect(args.effect),
-        alpha=args.alpha,
-        rollback_alpha=args.rollback_alpha,
+        alpha=_number(args.alpha, "--alpha"),
+        rollback_alpha=_number(args.rollback_alpha, "--rollback-alpha"),
         critical=args.critical,
         quantiles=[_number(part, "--quantiles") for part in args.quantiles.split(",")],
     )

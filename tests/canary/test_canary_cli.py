@@ -85,6 +85,7 @@ def test_json_output_holds_the_verdict(write, tmp_path, capsys):
         (("b.json", "missing.json"), [], "canary="),
         (("b.json", "broken.json"), [], "a readable JSON file"),
         (("b.json", "c.json"), ["--alpha", "2"], "alpha=2.0"),
+        (("b.json", "c.json"), ["--rollback-alpha", "often"], "--rollback-alpha='often'"),
         (("b.json", "c.json"), ["--slo", "errors"], "METRIC=VALUE"),
         (("b.json", "c.json"), ["--slo", "errors=lots"], "a number"),
         (("b.json", "c.json"), ["--quantiles", "0.5,abc"], "a number"),
