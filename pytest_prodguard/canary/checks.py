@@ -229,13 +229,15 @@ def _error_shortfall(
     if errors > 0:
         more = math.ceil((needed - errors) * requests / errors)
         return (
-            f"needs about {count_text(more)} more requests ({needed} errors in all, has {errors}) "
-            f"to detect a {effect:g}x error rate"
+            f"needs about {count_text(more)} more requests across both arms "
+            f"({needed} errors in all, has {errors}) to detect a {effect:g}x error rate"
         )
-    more = math.ceil((needed * requests / RULE_OF_THREE) - requests) if requests else 0
+    if requests == 0:
+        return f"no requests yet: needs {needed} errors in all to detect a {effect:g}x error rate"
+    more = math.ceil(needed * requests / RULE_OF_THREE - requests)
     return (
         f"no errors yet: needs {needed} errors in all to detect a {effect:g}x error rate, "
-        f"at least {count_text(max(more, 1))} more requests"
+        f"at least {count_text(max(more, 1))} more requests across both arms"
     )
 
 
