@@ -530,6 +530,8 @@ def _row(result: MetricResult) -> tuple[str, ...]:
     low, high = check.interval
     interval = f" [{low:.2f}, {high:.2f}]" if not (math.isnan(low) and math.isnan(high)) else ""
     ratio = "n/a" if math.isnan(check.ratio) else f"{check.ratio:.2f}{interval}"
+    if check.kind == "slo" and not math.isnan(check.ratio):
+        ratio = f"{check.ratio:.2f} of the SLO"
     if result.adjusted_p_value is None:
         p_cell = "-"
     else:
