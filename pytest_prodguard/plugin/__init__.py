@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.plugin import incidents, latency, outcome, profiling, report
+from pytest_prodguard.plugin import incidents, latency, logs, outcome, profiling, report
 from pytest_prodguard.plugin.common import settings_key, unregister_plugins
 from pytest_prodguard.settings import OPTIONS, build_settings
 
@@ -28,6 +28,7 @@ CONCERNS = (
     profiling.register,
     incidents.register,
     report.register,
+    logs.register,
 )
 
 
