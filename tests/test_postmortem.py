@@ -188,7 +188,7 @@ class TestRequirePostmortemOption:
             ["NO POST-MORTEM INC-2 [CRITICAL] fixed: lacks root_cause, action_items"]
         )
         result.stdout.no_fnmatch_line("*lacks a guard test*")
-        result.stdout.fnmatch_lines(["guard tests not judged*"])
+        result.stdout.fnmatch_lines(["guard tests not judged: it names specific test files*"])
 
     def test_a_bad_severity_is_a_usage_error(self, suite):
         result = suite.runpytest("-p", "no:cacheprovider", "--prodguard-require-postmortem=SEVERE")

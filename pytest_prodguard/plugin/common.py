@@ -71,16 +71,6 @@ def xdist_active(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "numprocesses", None)) or is_worker(config)
 
 
-def limited_to_chosen_files(config: pytest.Config) -> bool:
-    """Whether the run named files or node ids, so tests elsewhere were not collected.
-
-    Run-level checks that need every guard (unguarded incidents, post-mortems) cannot
-    judge such a run: ``pytest tests/test_api.py`` does not see the other files' guards.
-    """
-    invocation = config.invocation_params.dir
-    return any("::" in arg or (invocation / arg.split("::", 1)[0]).is_file() for arg in config.args)
-
-
 def invocation_relative(config: pytest.Config, nodeid: str) -> str:
     """The node id as typed from the folder pytest was started in (for reproduce lines)."""
     path, sep, rest = nodeid.partition("::")

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodguard.plugin.common import is_worker, limited_to_chosen_files, register_plugin
+from pytest_prodguard.plugin.common import is_worker, register_plugin
+from pytest_prodguard.plugin.ledger import partial_run
 from pytest_prodguard.plugin.report import add_run_section
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class PostmortemSection:
         self.guards = guards
         self.lacking: list[dict[str, Any]] = []
         self.overdue: list[str] = []
-        self.guards_judged = True
+        self.partial: str | None = None  # why guards cannot be judged in this run
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -51,10 +52,10 @@ class PostmortemSection:
         threshold = self.settings.require_postmortem
         if threshold is None:
             return
-        self.guards_judged = not limited_to_chosen_files(self.config)
+        self.partial = partial_run(self.config)
         for record in sorted(registry, key=lambda r: r.id):
             if postmortem.at_or_above(record.severity, threshold):
-                guarded = not self.guards_judged or record.id in self.guards.guarded_ids
+                guarded = self.partial is not None or record.id in self.guards.guarded_ids
                 lacking = postmortem.missing(record, guarded)
                 if lacking:
                     self.lacking.append({"incident": record.id, "lacks": lacking})
@@ -90,11 +91,8 @@ class PostmortemSection:
                 red=True,
                 bold=True,
             )
-        if not self.guards_judged:
-            terminalreporter.write_line(
-                "guard tests not judged: this run was limited to specific files or node ids",
-                yellow=True,
-            )
+        if self.partial is not None:
+            terminalreporter.write_line(f"guard tests not judged: {self.partial}", yellow=True)
 
 
 def register(config: pytest.Config, settings: Settings) -> None:
