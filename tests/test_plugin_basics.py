@@ -83,7 +83,7 @@ class TestRegistration:
         result.stdout.fnmatch_lines(["pytest-prodguard: production lessons as tests:"])
         for spec in OPTIONS:
             result.stdout.fnmatch_lines([f"  {spec.flag}*"])
-            result.stdout.fnmatch_lines([f"  {spec.key} (string):*"])
+            result.stdout.fnmatch_lines([f"  {spec.key} (*):*"])
 
     def test_disabling_the_plugin_leaves_an_unmarked_suite_alone(self, pytester):
         pytester.makepyfile("def test_plain(): pass")

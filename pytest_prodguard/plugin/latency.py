@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Generator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -162,9 +163,9 @@ class LatencyPlugin:
             result = _nothing_measured(item)
         else:
             return
+        if result.status == "warn" and not _warn(item, result):
+            result = replace(result, status="fail", headline=f"LatencyWarning: {result.headline}")
         add_result(item, result)
-        if result.status == "warn":
-            _warn(item, result)
 
 
 def _nothing_measured(item: pytest.Item) -> GuardResult:
@@ -178,16 +179,20 @@ def _nothing_measured(item: pytest.Item) -> GuardResult:
     )
 
 
-def _warn(item: pytest.Item, result: GuardResult) -> None:
-    """Warn at the test's definition (under ``-W error`` this fails the test)."""
-    __tracebackhide__ = True
+def _warn(item: pytest.Item, result: GuardResult) -> bool:
+    """Warn at the test's definition; False when a filter made the warning an error
+    (``-W error``): then the test fails with the warning as its headline."""
     path, line, _ = item.location
-    warnings.warn_explicit(
-        LatencyWarning(f"{item.nodeid}: {result.headline}"),
-        LatencyWarning,
-        filename=str(item.config.rootpath / path),
-        lineno=(line or 0) + 1,
-    )
+    try:
+        warnings.warn_explicit(
+            LatencyWarning(f"{item.nodeid}: {result.headline}"),
+            LatencyWarning,
+            filename=str(item.config.rootpath / path),
+            lineno=(line or 0) + 1,
+        )
+    except LatencyWarning:
+        return False
+    return True
 
 
 def register(config: pytest.Config, settings: Settings) -> None:

@@ -68,14 +68,18 @@ class IncidentLedger:
         summary = self.summary()
         return summary.to_dict() if summary else None
 
-    def write_terminal(self, terminalreporter: Any) -> None:
-        """The "prodguard incidents" section."""
+    def write_terminal(self, terminalreporter: Any, verbosity: int) -> None:
+        """The "prodguard incidents" section: ``-q`` lists only the bad news, ``-qq`` only a
+        failure of ``prodguard_require_guards`` (it changed the exit status)."""
         summary = self.summary()
         if summary is None or (not summary.guards and not summary.unguarded_fixed):
             return
-        terminalreporter.write_sep("=", "prodguard incidents")
-        terminalreporter.write_line(summary.headline())
-        for line in summary.lines():
+        lines = summary.lines(bad_only=verbosity < 0) if verbosity > -2 else []
+        if verbosity >= 0 or lines:
+            terminalreporter.write_sep("=", "prodguard incidents")
+        if verbosity >= 0:
+            terminalreporter.write_line(summary.headline())
+        for line in lines:
             terminalreporter.write_line(line)
         if self.settings.require_guards and summary.unguarded_fixed:
             if self.enforced():
@@ -85,7 +89,7 @@ class IncidentLedger:
                     red=True,
                     bold=True,
                 )
-            else:
+            elif verbosity >= 0:
                 terminalreporter.write_line(
                     "prodguard_require_guards not enforced: this run was limited to "
                     "specific test files or node ids, so guards elsewhere were not collected",
