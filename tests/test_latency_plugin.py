@@ -884,7 +884,8 @@ def test_fast(latency, i):
             [
                 "note: latency was measured while 2 pytest-xdist workers ran other tests in "
                 "parallel; budgets were not widened. Run with --dist loadgroup*",
-                "FAILED test_budget.py::test_slow - latency budget exceeded*",
+                # pytest 7 prints no message for a failure text that crossed from a worker
+                "FAILED test_budget.py::test_slow*",
             ]
         )
         # seven tests saved at once from two processes: seven whole files, no scratch left
