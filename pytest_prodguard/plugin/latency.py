@@ -20,7 +20,10 @@ import pytest
 from pytest_prodguard.errors import LatencyWarning, ProdguardUsageError
 from pytest_prodguard.plugin.common import (
     add_result,
+    gate_key,
     invocation_relative,
+    latency_spec_key,
+    profiler_key,
     register_plugin,
     reject,
     requested_fixtures,
@@ -48,9 +51,6 @@ MARKER = (
 #: The pytest-xdist group of budget-marked tests (serial on one worker under --dist loadgroup).
 XDIST_GROUP = "prodguard-latency"
 
-spec_key: pytest.StashKey[LatencySpec] = pytest.StashKey()
-gate_key: pytest.StashKey[TestGate] = pytest.StashKey()
-
 
 class LatencyPlugin:
     """Evaluates budget markers, provides the ``latency`` fixture, judges each test's calls."""
@@ -68,7 +68,7 @@ class LatencyPlugin:
             if marker is None:
                 continue
             try:
-                item.stash[spec_key] = self._parse(item, marker)
+                item.stash[latency_spec_key] = self._parse(item, marker)
             except ProdguardUsageError as exc:
                 reject(item, "latency_budget", exc)
                 continue
@@ -124,12 +124,12 @@ class LatencyPlugin:
         gate = item.stash.get(gate_key, None)
         if gate is None:
             from pytest_prodguard.latency.gate import TestGate
-            from pytest_prodguard.plugin.profiling import failure_profiler, profiler_key
+            from pytest_prodguard.plugin.profiling import failure_profiler
 
             marked = item.stash.get(profiler_key, None)
             gate = TestGate(
                 item.nodeid,
-                item.stash.get(spec_key, None),
+                item.stash.get(latency_spec_key, None),
                 self.settings,
                 profiler=failure_profiler(self.settings, item.nodeid, marked),
                 display_id=invocation_relative(self.config, item.nodeid),
@@ -150,7 +150,7 @@ class LatencyPlugin:
 
     def _finish(self, item: pytest.Item, *, judged: bool) -> None:
         __tracebackhide__ = True
-        spec = item.stash.get(spec_key, None)
+        spec = item.stash.get(latency_spec_key, None)
         if spec is None and gate_key not in item.stash:
             return
         gate = self.gate_for(item)

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.plugin.common import add_judge, register_plugin, reject
+from pytest_prodguard.plugin.common import (
+    add_judge,
+    gate_key,
+    latency_spec_key,
+    profiler_key,
+    register_plugin,
+    reject,
+)
 
 if TYPE_CHECKING:
     from pytest_prodguard.profiling.attach import FailureProfiler
@@ -25,8 +32,6 @@ MARKER = (
     "('auto', 'py-spy', 'torch' or 'builtin') and attach the hottest frames and a flamegraph. "
     "An explicit --prodguard-profile-with (or ini prodguard_profile_with) wins over profiler=."
 )
-
-profiler_key = pytest.StashKey[str]()
 
 
 def failure_profiler(
@@ -70,10 +75,8 @@ class ProfilingPlugin:
         """Profile a marked test that failed; forget the old profile of one that passed."""
         if report.when != "call":
             return None
-        from pytest_prodguard.plugin.latency import gate_key, spec_key
-
         marked = profiler_key in item.stash
-        if not (marked or spec_key in item.stash or gate_key in item.stash):
+        if not (marked or latency_spec_key in item.stash or gate_key in item.stash):
             return None  # the common case: a test prodguard has nothing to do with
         profiler = failure_profiler(self.settings, item.nodeid, item.stash.get(profiler_key, None))
         if profiler is None:
