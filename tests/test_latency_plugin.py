@@ -601,7 +601,7 @@ class TestBaselines:
         result = run(saved, "-rA", "--prodguard-latency-normalize=off")
         result.assert_outcomes(passed=1)
         result.stdout.fnmatch_lines(
-            ["*machine speed: raw times judged, not normalised (switched off)"]
+            ["*machine speed: raw times judged, not normalized (switched off)"]
         )
 
     def test_without_a_baseline_budgets_are_judged_at_the_runs_own_speed_and_say_so(self, tester):

@@ -48,7 +48,7 @@ from pytest_prodguard.latency.environment import (
 )
 from pytest_prodguard.latency.measurement import (
     Measurement,
-    normalised_samples,
+    normalized_samples,
     paired_log_ratios,
 )
 from pytest_prodguard.latency.memory import measure_peak_memory
@@ -103,7 +103,7 @@ class _StopRule:
     ) -> None:
         confidence = spec.confidence if spec else DEFAULT_CONFIDENCE
         self._nominal = nominal_reference
-        self._normalise = nominal_reference is not None or within_run
+        self._normalize = nominal_reference is not None or within_run
         self._budgets = {
             name: value for name, value in (spec.budgets.items() if spec else ()) if name != "max"
         }
@@ -119,10 +119,10 @@ class _StopRule:
         self._between_alpha = between_alpha(confidence)
 
     def judged_samples(self, run: _Run) -> list[float]:
-        """The samples budgets are judged on: normalised to the typical speed when asked."""
-        if not self._normalise or not run.reference_index:
+        """The samples budgets are judged on: normalized to the typical speed when asked."""
+        if not self._normalize or not run.reference_index:
             return run.samples
-        return normalised_samples(
+        return normalized_samples(
             run.samples,
             run.reference_index,
             run.reference_python,
@@ -215,7 +215,7 @@ def sample(
     overhead_per_round: float = 0.0,
     before_sampling: Callable[[], object] | None = None,
     nominal_reference: float | None = None,
-    normalise_within_run: bool = False,
+    normalize_within_run: bool = False,
     min_seconds: float = 0.0,
 ) -> Measurement:
     """Run the adaptive sampling procedure on ``source`` and return the Measurement.
@@ -226,9 +226,9 @@ def sample(
     the look schedule; ``before_sampling`` runs after warm-up, just before the
     first timed round (:func:`measure` passes ``gc.collect``).
     ``nominal_reference`` (seconds of one reference round at the machine's
-    typical speed) makes budgets be judged on normalised times
+    typical speed) makes budgets be judged on normalized times
     (:meth:`.Measurement.decision_samples`); without it,
-    ``normalise_within_run`` judges them at this run's own typical speed.
+    ``normalize_within_run`` judges them at this run's own typical speed.
     A budget can fail only at looks expected to span
     :data:`.sequential.MIN_FAIL_SECONDS` of sampling (:func:`.first_fail_look`).
     ``min_seconds`` keeps sampling after a decision until that much sampling
@@ -265,7 +265,7 @@ def sample(
         setup,
         tolerance,
         nominal_reference,
-        within_run=normalise_within_run,
+        within_run=normalize_within_run,
         fail_from=fail_from,
     )
     floor = min(min_seconds, time_limit)
@@ -336,7 +336,7 @@ def sample(
         cpu_wait_rounds=run.cpu_wait_rounds,
         timer=source.timer,
         nominal_reference=nominal_reference,
-        normalise_within_run=normalise_within_run and nominal_reference is None,
+        normalize_within_run=normalize_within_run and nominal_reference is None,
         first_fail_look=fail_from,
         gc_collections=(
             gc_after[0] - gc_before[0],
@@ -381,7 +381,7 @@ def measure(
         if baseline is not None and normalize
         else (None, 0)
     )
-    normalisation_note = "switched off" if not normalize else ""
+    normalization_note = "switched off" if not normalize else ""
     setup = None
     if baseline is not None and tolerance is not None:
         setup = prepare_comparison(baseline, fingerprint, has_reference=True)
@@ -400,7 +400,7 @@ def measure(
             overhead_per_round=_REAL_OVERHEAD_SECONDS if source.cpu_wait_available else 1e-6,
             before_sampling=gc.collect,
             nominal_reference=nominal,
-            normalise_within_run=normalize,
+            normalize_within_run=normalize,
             min_seconds=min_seconds,
         )
     finally:
@@ -417,7 +417,7 @@ def measure(
         cuda_peak_memory=cuda_peak,
         memory_calls=memory_calls,
         nominal_runs=nominal_runs,
-        normalisation_note=normalisation_note,
+        normalization_note=normalization_note,
         fingerprint=MappingProxyType(fingerprint),
         environment_start=MappingProxyType(environment_start),
         environment_end=MappingProxyType(describe_environment(since=processes)),
