@@ -333,11 +333,25 @@ def as_model(
       a list of inputs; ``returns="label_confidence"`` if it returns
       ``(label, confidence)``, ``"probabilities"``/``"logits"`` for a vector);
     - a :class:`Model`: returned as is (with ``batch_size`` applied if given).
+
+    An option that does not apply to the kind of ``obj`` (``preprocess`` for a
+    plain callable, ``returns`` for an sklearn estimator, ...) is a usage error
+    rather than silently ignored.
     """
+    given = {
+        "returns": returns != "auto",
+        "classes": classes is not None,
+        "batched": batched,
+        "preprocess": preprocess is not None,
+        "device": device is not None,
+    }
+    kind = _model_kind(obj)
+    _reject_unused_options(kind, {name for name, set_ in given.items() if set_}, locals())
     size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
-    if isinstance(obj, Model):
-        return obj if batch_size is None else obj.with_batch_size(batch_size)
-    if is_torch_module(obj):
+    if kind == "Model":
+        model: Model = obj
+        return model if batch_size is None else model.with_batch_size(batch_size)
+    if kind == "torch.nn.Module":
         return TorchModel(
             obj,
             preprocess=preprocess,
@@ -346,13 +360,49 @@ def as_model(
             classes=classes,
             batch_size=size,
         )
-    if _is_estimator(obj):
+    if kind == "estimator":
         return SklearnModel(obj, batch_size=size)
+    return CallableModel(obj, batched=batched, returns=returns, classes=classes, batch_size=size)
+
+
+#: The ``as_model`` options (besides ``batch_size``) each kind of model uses.
+_OPTIONS_BY_KIND = {
+    "Model": frozenset(),
+    "torch.nn.Module": frozenset({"returns", "classes", "preprocess", "device"}),
+    "estimator": frozenset(),
+    "callable": frozenset({"returns", "classes", "batched"}),
+}
+_KIND_WORDS = {
+    "Model": "a Model",
+    "torch.nn.Module": "a torch.nn.Module",
+    "estimator": "an estimator (predict/predict_proba)",
+    "callable": "a plain callable",
+}
+
+
+def _model_kind(obj: Any) -> str:
+    if isinstance(obj, Model):
+        return "Model"
+    if is_torch_module(obj):
+        return "torch.nn.Module"
+    if _is_estimator(obj):
+        return "estimator"
     if callable(obj):
-        return CallableModel(
-            obj, batched=batched, returns=returns, classes=classes, batch_size=size
-        )
+        return "callable"
     raise ProdguardUsageError("model", brief(obj), _MODEL_ACCEPTED)
+
+
+def _reject_unused_options(kind: str, given: set[str], values: dict[str, Any]) -> None:
+    unused = sorted(given - _OPTIONS_BY_KIND[kind])
+    if unused:
+        name = unused[0]
+        uses = [_KIND_WORDS[k] for k, options in _OPTIONS_BY_KIND.items() if name in options]
+        raise ProdguardUsageError(
+            name,
+            brief(values[name]),
+            f"left out: {_KIND_WORDS[kind]} does not use {name}= "
+            f"(it applies to {' or '.join(uses)})",
+        )
 
 
 def _is_estimator(obj: Any) -> bool:
