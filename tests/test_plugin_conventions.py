@@ -11,25 +11,14 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from test_latency_plugin import HEADER, LEAN, SURE_FAIL, SURE_PASS
 
 import pytest_prodguard
 from pytest_prodguard.errors import LatencyWarning
 
 INI = "[pytest]\nconsole_output_style = classic\nprodguard_profile = off\n"
 
-BUDGETS = """
-import time
-
-import pytest
-
-@pytest.mark.latency_budget(p95="100ms", warmup=20, max_time="2s")
-def test_fast(latency):
-    latency(sum, range(10_000))
-
-@pytest.mark.latency_budget(p95="1ms", warmup=4, max_time="0.3s")
-def test_slow(latency):
-    latency(time.sleep, 0.01)
-"""
+BUDGETS = HEADER + SURE_PASS + SURE_FAIL
 
 WARNED = """
 import time
@@ -57,9 +46,6 @@ import pytest
 def test_guard(incident):
     assert incident.id == "INC-1"
 """
-
-LEAN = ("-p", "no:benchmark", "-p", "no:html", "-p", "no:metadata", "-p", "no:hypothesispytest")
-
 
 @pytest.fixture(autouse=True)
 def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -262,8 +248,7 @@ class TestVerbosity:
 class TestWarningsAsErrors:
     def test_a_met_budget_emits_no_warning_under_W_error(self, pytester):
         pytester.makeini(INI)
-        met_only = BUDGETS.split('@pytest.mark.latency_budget(p95="1ms"')[0]
-        pytester.makepyfile(test_budgets=met_only)
+        pytester.makepyfile(test_budgets=HEADER + SURE_PASS)
         # pytest-asyncio (a dev dependency) warns at configure time unless its loop scope is set
         scope = "asyncio_default_fixture_loop_scope=function"
         result = run(pytester, "-W", "error", "-o", scope, "-p", "no:benchmark")
