@@ -276,3 +276,60 @@ class TestWarningsAsErrors:
         assert pytest_prodguard.LatencyWarning is LatencyWarning
         assert issubclass(LatencyWarning, UserWarning)
         assert "LatencyWarning" in pytest_prodguard.__all__
+
+
+# ---------------------------------------------------------------- where each concern lives
+
+LIST_CONCERNS = """
+import json, os
+
+def test_list(pytestconfig):
+    names = sorted(
+        name
+        for name, _ in pytestconfig.pluginmanager.list_name_plugin()
+        if name and name.startswith("prodguard-")
+    )
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+    with open(f"concerns-{worker}.json", "w") as handle:
+        json.dump(names, handle)
+"""
+
+EVERY_PROCESS = ["prodguard-incidents", "prodguard-latency", "prodguard-outcome"]
+EVERY_PROCESS += ["prodguard-profiling"]
+
+
+class TestRegistration:
+    def test_in_one_process_every_concern_is_registered_and_removed_at_the_end(self, pytester):
+        pytester.makepyfile(test_list=LIST_CONCERNS)
+        reprec = pytester.inline_run("-p", "no:cacheprovider")
+        reprec.assertoutcome(passed=1)
+        names = json.loads((pytester.path / "concerns-controller.json").read_text())
+        assert names == sorted([*EVERY_PROCESS, "prodguard-ledger", "prodguard-report"])
+        (call,) = reprec.getcalls("pytest_unconfigure")
+        assert not [
+            name
+            for name, _ in call.config.pluginmanager.list_name_plugin()
+            if name and name.startswith("prodguard-")
+        ]
+
+    def test_under_xdist_workers_hold_no_report_ledger_or_glue(self, pytester):
+        pytester.makepyfile(test_list=LIST_CONCERNS)
+        pytester.makeconftest(
+            """
+            import json
+
+            def pytest_sessionfinish(session):
+                if not hasattr(session.config, "workerinput"):
+                    manager = session.config.pluginmanager
+                    names = [n for n, _ in manager.list_name_plugin() if n and "prodguard-" in n]
+                    with open("concerns-controller.json", "w") as handle:
+                        json.dump(sorted(names), handle)
+            """
+        )
+        run(pytester, "-n", "1", *LEAN).assert_outcomes(passed=1)
+        worker = json.loads((pytester.path / "concerns-gw0.json").read_text())
+        assert worker == sorted(EVERY_PROCESS)
+        controller = json.loads((pytester.path / "concerns-controller.json").read_text())
+        assert controller == sorted(
+            [*EVERY_PROCESS, "prodguard-ledger", "prodguard-report", "prodguard-xdist"]
+        )
