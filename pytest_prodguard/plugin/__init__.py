@@ -11,23 +11,24 @@ Nothing heavy is imported at load time.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.plugin import incidents, latency, outcome, profiling, report
 from pytest_prodguard.plugin.common import settings_key, unregister_plugins
 from pytest_prodguard.settings import OPTIONS, OptionSpec, build_settings
 
-#: Each concern's ``register(config, settings)``, called in this order in pytest_configure.
-#: A new concern is a module with a ``register`` function, added here.
+#: The concern modules of this package, in registration order: ``pytest_configure`` calls
+#: each one's ``register(config, settings)``. A new concern is a module with a ``register``
+#: function and one line here.
 CONCERNS = (
-    outcome.register,
-    latency.register,
-    profiling.register,
-    incidents.register,
-    report.register,
+    "outcome",
+    "latency",
+    "profiling",
+    "incidents",
+    "report",
 )
 
 
@@ -83,8 +84,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except ProdguardUsageError as exc:
         raise pytest.UsageError(f"prodguard: {exc}") from None
     config.stash[settings_key] = settings
-    for register in CONCERNS:
-        register(config, settings)
+    for name in CONCERNS:
+        importlib.import_module(f"{__name__}.{name}").register(config, settings)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
