@@ -286,3 +286,20 @@ class TestEndToEnd:
         result.stderr.re_match_lines([rf".*{flag}\b.*"])
         assert BAD_VALUES[key] in result.stderr.str()
         assert "Traceback" not in result.stderr.str()
+
+
+class TestProfilerPrecedence:
+    def test_the_marker_wins_over_the_default(self):
+        settings = build_settings(ROOT, {}, {})
+        assert settings.profiler_for("builtin") == "builtin"
+        assert settings.profiler_for(None) == "auto"
+
+    @pytest.mark.parametrize(
+        ("cli", "ini"),
+        [({"prodguard_profile_with": "py-spy"}, {}), ({}, {"prodguard_profile_with": "py-spy"})],
+        ids=["command-line", "ini"],
+    )
+    def test_an_explicit_option_wins_over_the_marker(self, cli, ini):
+        settings = build_settings(ROOT, cli, ini)
+        assert settings.profiler_for("builtin") == "py-spy"
+        assert "prodguard_profile_with" in settings.explicit
