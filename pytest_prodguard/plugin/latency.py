@@ -68,29 +68,14 @@ class LatencyPlugin:
             if marker is None:
                 continue
             try:
-                item.stash[latency_spec_key] = self._parse(item, marker)
+                item.stash[latency_spec_key] = parse_budget(
+                    item, marker, self.settings.latency_scale
+                )
             except ProdguardUsageError as exc:
                 reject(item, "latency_budget", exc)
                 continue
             if group:
                 item.add_marker(pytest.mark.xdist_group(XDIST_GROUP))
-
-    def _parse(self, item: pytest.Item, marker: pytest.Mark) -> LatencySpec:
-        from pytest_prodguard.latency import parse_latency_spec
-
-        if marker.args:
-            raise ProdguardUsageError(
-                "args", marker.args, f"keyword arguments only: {LATENCY_SIGNATURE}"
-            )
-        spec = parse_latency_spec(marker.kwargs, scale=self.settings.latency_scale)
-        if not set(getattr(item, "fixturenames", ())) & {"latency", "benchmark"}:
-            raise ProdguardUsageError(
-                "fixtures",
-                requested_fixtures(item),
-                "a test that uses the 'latency' fixture "
-                "(latency(fn, *args)) or pytest-benchmark's 'benchmark' fixture",
-            )
-        return spec
 
     @pytest.fixture
     def latency(self, request: pytest.FixtureRequest) -> Any:
@@ -105,7 +90,7 @@ class LatencyPlugin:
                 result = latency(service.predict, ["a short review"])
                 assert result.n > 0
         """
-        gate = self.gate_for(request.node)
+        gate = gate_for(request.node, self.settings)
 
         def measure(fn: Any, /, *args: Any, **kwargs: Any) -> Measurement:
             __tracebackhide__ = True
@@ -119,53 +104,74 @@ class LatencyPlugin:
 
         return measure
 
-    def gate_for(self, item: pytest.Item) -> TestGate:
-        """The latency gate of ``item``, created on first use."""
-        gate = item.stash.get(gate_key, None)
-        if gate is None:
-            from pytest_prodguard.latency.gate import TestGate
-            from pytest_prodguard.plugin.profiling import failure_profiler
-
-            marked = item.stash.get(profiler_key, None)
-            gate = TestGate(
-                item.nodeid,
-                item.stash.get(latency_spec_key, None),
-                self.settings,
-                profiler=failure_profiler(self.settings, item.nodeid, marked),
-                display_id=invocation_relative(self.config, item.nodeid),
-            )
-            item.stash[gate_key] = gate
-        return gate
-
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         """Judge what the test measured once its body has returned (or failed)."""
         try:
             result = yield
         except BaseException:
-            self._finish(item, judged=False)
+            finish(item, self.settings, judged=False)
             raise
-        self._finish(item, judged=True)
+        finish(item, self.settings, judged=True)
         return result
 
-    def _finish(self, item: pytest.Item, *, judged: bool) -> None:
-        __tracebackhide__ = True
-        spec = item.stash.get(latency_spec_key, None)
-        if spec is None and gate_key not in item.stash:
-            return
-        gate = self.gate_for(item)
-        bench = getattr(item, "funcargs", {}).get("benchmark")
-        if spec is not None and not gate.calls and bench is not None:
-            gate.judge_benchmark(bench)
-        if gate.calls or gate.notes:
-            result = gate.result(judged=judged)
-        elif judged and spec is not None and self.settings.latency != "off":
-            result = _nothing_measured(item)
-        else:
-            return
-        if result.status == "warn" and not _warn(item, result):
-            result = replace(result, status="fail", headline=f"LatencyWarning: {result.headline}")
-        add_result(item, result)
+
+def parse_budget(item: pytest.Item, marker: pytest.Mark, scale: float) -> LatencySpec:
+    """The test's ``latency_budget`` marker as a frozen spec; a usage error when it is bad."""
+    from pytest_prodguard.latency import parse_latency_spec
+
+    if marker.args:
+        raise ProdguardUsageError(
+            "args", marker.args, f"keyword arguments only: {LATENCY_SIGNATURE}"
+        )
+    spec = parse_latency_spec(marker.kwargs, scale=scale)
+    if not set(getattr(item, "fixturenames", ())) & {"latency", "benchmark"}:
+        raise ProdguardUsageError(
+            "fixtures",
+            requested_fixtures(item),
+            "a test that uses the 'latency' fixture "
+            "(latency(fn, *args)) or pytest-benchmark's 'benchmark' fixture",
+        )
+    return spec
+
+
+def gate_for(item: pytest.Item, settings: Settings) -> TestGate:
+    """The latency gate of ``item``, created on first use (with the test's profiler)."""
+    gate = item.stash.get(gate_key, None)
+    if gate is None:
+        from pytest_prodguard.latency.gate import TestGate
+        from pytest_prodguard.plugin.profiling import failure_profiler
+
+        marked = item.stash.get(profiler_key, None)
+        gate = TestGate(
+            item.nodeid,
+            item.stash.get(latency_spec_key, None),
+            settings,
+            profiler=failure_profiler(settings, item.nodeid, marked),
+            display_id=invocation_relative(item.config, item.nodeid),
+        )
+        item.stash[gate_key] = gate
+    return gate
+
+
+def finish(item: pytest.Item, settings: Settings, *, judged: bool) -> None:
+    """Queue the gate's result for the call report (and warn, for a warn verdict)."""
+    spec = item.stash.get(latency_spec_key, None)
+    if spec is None and gate_key not in item.stash:
+        return
+    gate = gate_for(item, settings)
+    bench = getattr(item, "funcargs", {}).get("benchmark")
+    if spec is not None and not gate.calls and bench is not None:
+        gate.judge_benchmark(bench)
+    if gate.calls or gate.notes:
+        result = gate.result(judged=judged)
+    elif judged and spec is not None and settings.latency != "off":
+        result = _nothing_measured(item)
+    else:
+        return
+    if result.status == "warn" and not _warn(item, result):
+        result = replace(result, status="fail", headline=f"LatencyWarning: {result.headline}")
+    add_result(item, result)
 
 
 def _nothing_measured(item: pytest.Item) -> GuardResult:

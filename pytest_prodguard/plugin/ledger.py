@@ -60,7 +60,7 @@ class IncidentLedger:
         """Fail the run for unguarded fixed incidents (when required); before the report."""
         summary = self.summary()
         gap = summary is not None and bool(summary.unguarded_fixed)
-        if gap and exitstatus == 0 and self.enforced():
+        if gap and exitstatus == 0 and guards_enforced(self.config, self.settings):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def to_dict(self) -> dict[str, Any] | None:
@@ -82,7 +82,7 @@ class IncidentLedger:
         for line in lines:
             terminalreporter.write_line(line)
         if self.settings.require_guards and summary.unguarded_fixed:
-            if self.enforced():
+            if guards_enforced(self.config, self.settings):
                 terminalreporter.write_line(
                     f"FAILED: prodguard_require_guards is on and {len(summary.unguarded_fixed)} "
                     "fixed incident(s) have no guard test",
@@ -96,20 +96,21 @@ class IncidentLedger:
                     yellow=True,
                 )
 
-    def enforced(self) -> bool:
-        """Require guards only on runs over whole folders (or testpaths), not chosen files.
 
-        A run of ``pytest tests/test_api.py`` cannot see the guards in other files,
-        so failing it for "unguarded" incidents would be a false alarm.
-        """
-        if not self.settings.require_guards:
+def guards_enforced(config: pytest.Config, settings: Settings) -> bool:
+    """Require guards only on runs over whole folders (or testpaths), not chosen files.
+
+    A run of ``pytest tests/test_api.py`` cannot see the guards in other files,
+    so failing it for "unguarded" incidents would be a false alarm.
+    """
+    if not settings.require_guards:
+        return False
+    invocation = config.invocation_params.dir
+    for arg in config.args:
+        target = arg.split("::", 1)[0]
+        if "::" in arg or (invocation / target).is_file():
             return False
-        invocation = self.config.invocation_params.dir
-        for arg in self.config.args:
-            target = arg.split("::", 1)[0]
-            if "::" in arg or (invocation / target).is_file():
-                return False
-        return True
+    return True
 
 
 class XdistGlue:

@@ -70,7 +70,9 @@ class ReportPlugin:
         not valid, so the other plugins (junitxml among them) see the report without
         prodguard's pairs; they are back on the report afterwards.
         """
-        self._collect(report)
+        # Without a report file only prodguard results matter: skip the rest cheaply.
+        if self.settings.report is not None or any(map(_is_prodguard, report.user_properties)):
+            _fold(self.collector, report)
         if not self.hide_from_junit:
             return (yield)
         kept = report.user_properties
@@ -79,21 +81,6 @@ class ReportPlugin:
             return (yield)
         finally:
             report.user_properties = kept
-
-    def _collect(self, report: pytest.TestReport) -> None:
-        # Without a report file only prodguard results matter: skip the rest cheaply.
-        if self.settings.report is None and not any(
-            _is_prodguard(pair) for pair in report.user_properties
-        ):
-            return
-        self.collector.add(
-            report.nodeid,
-            report.when,
-            report.outcome,
-            report.duration,
-            report.user_properties,
-            xfailed=hasattr(report, "wasxfail") and report.skipped,
-        )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write the report file (after the ledger settled the exit status)."""
@@ -125,7 +112,7 @@ class ReportPlugin:
         if self.error is not None:
             terminalreporter.write_line(self.error, yellow=True)
         if verbosity > -2:
-            self._latency_summary(terminalreporter, quiet=verbosity < 0)
+            _latency_summary(terminalreporter, self._collector, self.config, quiet=verbosity < 0)
         for section in self._sections():
             section.write_terminal(terminalreporter, verbosity)
         if self.settings.report is not None and self.error is None and verbosity >= 0:
@@ -134,27 +121,43 @@ class ReportPlugin:
     def _sections(self) -> list[RunSection]:
         return self.config.stash.get(_sections_key, [])
 
-    def _latency_summary(self, terminalreporter: Any, *, quiet: bool) -> None:
-        tests = self._collector.with_results("latency") if self._collector else []
-        if not tests:
-            return
-        from pytest_prodguard.report import latency_lines
 
-        records = [(t.nodeid, t.results["latency"][-1]) for t in tests]
-        lines = latency_lines(records, quiet=quiet)
-        if not lines:
-            return
-        terminalreporter.write_sep("=", "prodguard latency")
-        for line in lines:
-            terminalreporter.write_line(line)
-        workers = getattr(self.config.option, "numprocesses", None)
-        if workers and not quiet and getattr(self.config.option, "dist", "no") != "loadgroup":
-            terminalreporter.write_line(
-                f"note: latency was measured while {workers} pytest-xdist workers ran other "
-                "tests in parallel; budgets were not widened. Run with --dist loadgroup to "
-                "measure latency tests serially on one worker (group 'prodguard-latency').",
-                yellow=True,
-            )
+def _latency_summary(
+    terminalreporter: Any, collector: RunCollector | None, config: pytest.Config, *, quiet: bool
+) -> None:
+    """The "prodguard latency" section (only the calls that need attention when ``quiet``)."""
+    tests = collector.with_results("latency") if collector else []
+    if not tests:
+        return
+    from pytest_prodguard.report import latency_lines
+
+    records = [(t.nodeid, t.results["latency"][-1]) for t in tests]
+    lines = latency_lines(records, quiet=quiet)
+    if not lines:
+        return
+    terminalreporter.write_sep("=", "prodguard latency")
+    for line in lines:
+        terminalreporter.write_line(line)
+    workers = getattr(config.option, "numprocesses", None)
+    if workers and not quiet and getattr(config.option, "dist", "no") != "loadgroup":
+        terminalreporter.write_line(
+            f"note: latency was measured while {workers} pytest-xdist workers ran other "
+            "tests in parallel; budgets were not widened. Run with --dist loadgroup to "
+            "measure latency tests serially on one worker (group 'prodguard-latency').",
+            yellow=True,
+        )
+
+
+def _fold(collector: RunCollector, report: pytest.TestReport) -> None:
+    """Fold one phase report into the run collector."""
+    collector.add(
+        report.nodeid,
+        report.when,
+        report.outcome,
+        report.duration,
+        report.user_properties,
+        xfailed=hasattr(report, "wasxfail") and report.skipped,
+    )
 
 
 def _is_prodguard(pair: tuple[object, object]) -> bool:
