@@ -47,6 +47,7 @@ def test_guard(incident):
     assert incident.id == "INC-1"
 """
 
+
 @pytest.fixture(autouse=True)
 def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Inner runs are not xdist workers, even when this suite runs with ``-n``."""
@@ -313,6 +314,7 @@ class TestRegistration:
         ]
 
     def test_under_xdist_workers_hold_no_report_ledger_or_glue(self, pytester):
+        # the controller's glue: guarded ids back from workers, the run id out to them
         pytester.makepyfile(test_list=LIST_CONCERNS)
         pytester.makeconftest(
             """
@@ -330,6 +332,5 @@ class TestRegistration:
         worker = json.loads((pytester.path / "concerns-gw0.json").read_text())
         assert worker == sorted(EVERY_PROCESS)
         controller = json.loads((pytester.path / "concerns-controller.json").read_text())
-        assert controller == sorted(
-            [*EVERY_PROCESS, "prodguard-ledger", "prodguard-report", "prodguard-xdist"]
-        )
+        glue = ["prodguard-xdist", "prodguard-profiling-xdist"]
+        assert controller == sorted([*EVERY_PROCESS, "prodguard-ledger", "prodguard-report", *glue])

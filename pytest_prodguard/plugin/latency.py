@@ -4,8 +4,8 @@ The marker is evaluated once at collection into a frozen ``LatencySpec`` under a
 StashKey; the test's :class:`~pytest_prodguard.latency.gate.TestGate` measures
 and, when the call ends, its result is queued for the one makereport
 (:mod:`pytest_prodguard.plugin.outcome`). A warn-tier or undecided verdict is a
-:class:`~pytest_prodguard.LatencyWarning`, raised during the call so that
-``-W error`` fails the test cleanly.
+:class:`~pytest_prodguard.LatencyWarning`, emitted during the call; under ``-W error``
+the test fails with the warning as its headline.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Generator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -31,8 +31,8 @@ from pytest_prodguard.plugin.common import (
 )
 
 if TYPE_CHECKING:
-    from pytest_prodguard.latency import LatencySpec, Measurement
-    from pytest_prodguard.latency.gate import TestGate
+    from pytest_prodguard.latency import LatencySpec
+    from pytest_prodguard.latency.gate import RecordingBenchmark, TestGate
     from pytest_prodguard.results import GuardResult
     from pytest_prodguard.settings import Settings
 
@@ -50,6 +50,8 @@ MARKER = (
 )
 #: The pytest-xdist group of budget-marked tests (serial on one worker under --dist loadgroup).
 XDIST_GROUP = "prodguard-latency"
+
+benchmark_key: pytest.StashKey[RecordingBenchmark] = pytest.StashKey()
 
 
 class LatencyPlugin:
@@ -81,38 +83,53 @@ class LatencyPlugin:
     def latency(self, request: pytest.FixtureRequest) -> Any:
         """Measure a callable adaptively: ``latency(fn, *args, **kwargs)`` returns a Measurement.
 
-        With ``@pytest.mark.latency_budget(...)`` every call is judged against the
-        budget after the test body returns; without a marker it measures and records
-        only. Example::
+        Coroutine functions are awaited (``await latency.measure_async(fn, ...)``
+        inside an async test) and generators consumed fully. With
+        ``@pytest.mark.latency_budget(...)`` every call is judged against the budget
+        after the test body returns; without a marker it measures and records only.
+        Example::
 
             @pytest.mark.latency_budget(p95="20ms")
             def test_predict_is_fast(latency, service):
                 result = latency(service.predict, ["a short review"])
                 assert result.n > 0
         """
-        gate = gate_for(request.node, self.settings)
+        from pytest_prodguard.latency.gate import LatencyMeter
 
-        def measure(fn: Any, /, *args: Any, **kwargs: Any) -> Measurement:
+        nodeid = request.node.nodeid
+
+        def fail(message: str) -> NoReturn:
             __tracebackhide__ = True
-            from pytest_prodguard.latency import BaselineError
+            pytest.fail(f"{nodeid}: {message}", pytrace=False)
 
-            try:
-                return gate.measure(fn, args, kwargs)
-            except (ProdguardUsageError, BaselineError) as exc:
-                message = f"{request.node.nodeid}: latency(): {exc}"
-            pytest.fail(message, pytrace=False)
+        return LatencyMeter(gate_for(request.node, self.settings), fail)
 
-        return measure
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Start each attempt afresh: pytest-rerunfailures runs the same item again.
+
+        Each attempt is measured and judged on its own; an earlier attempt's gate
+        would otherwise carry its measurements into the later attempts' verdicts.
+        """
+        keys: tuple[pytest.StashKey[Any], ...] = (gate_key, benchmark_key)
+        for key in keys:
+            if key in item.stash:
+                del item.stash[key]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         """Judge what the test measured once its body has returned (or failed)."""
+        watcher = _watch_benchmark(item)
         try:
-            result = yield
-        except BaseException:
-            finish(item, self.settings, judged=False)
-            raise
-        finish(item, self.settings, judged=True)
+            try:
+                result = yield
+            except BaseException:
+                finish(item, self.settings, judged=False)
+                raise
+            finish(item, self.settings, judged=True)
+        finally:
+            if watcher is not None:  # pytest-benchmark checks the fixture's type afterwards
+                item.funcargs["benchmark"] = watcher.fixture  # type: ignore[attr-defined]
         return result
 
 
@@ -147,7 +164,7 @@ def gate_for(item: pytest.Item, settings: Settings) -> TestGate:
             item.nodeid,
             item.stash.get(latency_spec_key, None),
             settings,
-            profiler=failure_profiler(settings, item.nodeid, marked),
+            profiler=failure_profiler(item.config, settings, item.nodeid, marked),
             display_id=invocation_relative(item.config, item.nodeid),
         )
         item.stash[gate_key] = gate
@@ -156,6 +173,7 @@ def gate_for(item: pytest.Item, settings: Settings) -> TestGate:
 
 def finish(item: pytest.Item, settings: Settings, *, judged: bool) -> None:
     """Queue the gate's result for the call report (and warn, for a warn verdict)."""
+    __tracebackhide__ = True
     spec = item.stash.get(latency_spec_key, None)
     if spec is None and gate_key not in item.stash:
         return
@@ -172,6 +190,21 @@ def finish(item: pytest.Item, settings: Settings, *, judged: bool) -> None:
     if result.status == "warn" and not _warn(item, result):
         result = replace(result, status="fail", headline=f"LatencyWarning: {result.headline}")
     add_result(item, result)
+    if gate.interrupted is not None:  # a timeout or Ctrl-C while profiling: let it through
+        raise gate.interrupted
+
+
+def _watch_benchmark(item: pytest.Item) -> RecordingBenchmark | None:
+    """Put a recorder in front of pytest-benchmark's fixture of a budgeted test (see the gate)."""
+    funcargs = getattr(item, "funcargs", None)
+    if not funcargs or "benchmark" not in funcargs or latency_spec_key not in item.stash:
+        return None
+    from pytest_prodguard.latency.gate import RecordingBenchmark
+
+    watcher = RecordingBenchmark(funcargs["benchmark"])
+    funcargs["benchmark"] = watcher
+    item.stash[benchmark_key] = watcher
+    return watcher
 
 
 def _nothing_measured(item: pytest.Item) -> GuardResult:

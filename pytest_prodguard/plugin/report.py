@@ -139,13 +139,11 @@ def _latency_summary(
     for line in lines:
         terminalreporter.write_line(line)
     workers = getattr(config.option, "numprocesses", None)
-    if workers and not quiet and getattr(config.option, "dist", "no") != "loadgroup":
-        terminalreporter.write_line(
-            f"note: latency was measured while {workers} pytest-xdist workers ran other "
-            "tests in parallel; budgets were not widened. Run with --dist loadgroup to "
-            "measure latency tests serially on one worker (group 'prodguard-latency').",
-            yellow=True,
-        )
+    if workers and not quiet:
+        from pytest_prodguard.report.terminal import xdist_note
+
+        dist = getattr(config.option, "dist", "no")
+        terminalreporter.write_line(xdist_note(workers, dist), yellow=True)
 
 
 def _fold(collector: RunCollector, report: pytest.TestReport) -> None:
