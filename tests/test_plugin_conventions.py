@@ -246,6 +246,17 @@ class TestVerbosity:
         result.stdout.no_fnmatch_line("FAIL *")
 
 
+class TestXfail:
+    @pytest.mark.parametrize("strict", [False, True])
+    def test_an_xfail_marked_latency_failure_is_an_expected_failure(self, pytester, strict):
+        pytester.makeini(INI)
+        marked = f"\n@pytest.mark.xfail(reason='known slow', strict={strict})" + SURE_FAIL
+        pytester.makepyfile(test_budgets=HEADER + marked)
+        result = run(pytester, "-rx")
+        result.assert_outcomes(xfailed=1)
+        result.stdout.fnmatch_lines(["XFAIL test_budgets.py::test_slow*known slow*"])
+
+
 class TestWarningsAsErrors:
     def test_a_met_budget_emits_no_warning_under_W_error(self, pytester):
         pytester.makeini(INI)
