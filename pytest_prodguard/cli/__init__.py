@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pytest_prodguard.errors import ProdguardUsageError
 
 #: Modules of this package that add subcommands, in ``prodguard --help`` order.
-SUBCOMMANDS: tuple[str, ...] = ("incidents", "report", "baselines", "profile")
+SUBCOMMANDS: tuple[str, ...] = ("incidents", "report", "baselines", "profile", "logs")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

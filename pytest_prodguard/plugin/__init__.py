@@ -29,6 +29,7 @@ CONCERNS = (
     "profiling",
     "incidents",
     "report",
+    "logs",
 )
 
 
