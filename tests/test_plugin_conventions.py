@@ -307,7 +307,7 @@ def test_list(pytestconfig):
 """
 
 EVERY_PROCESS = ["prodguard-incidents", "prodguard-latency", "prodguard-outcome"]
-EVERY_PROCESS += ["prodguard-profiling", "prodguard-logs"]
+EVERY_PROCESS += ["prodguard-profiling", "prodguard-logs", "prodguard-marker-checks"]
 
 
 class TestRegistration:

@@ -30,6 +30,7 @@ CONCERNS = (
     "incidents",
     "report",
     "logs",
+    "marker_checks",
 )
 
 
