@@ -97,7 +97,6 @@ class IncidentLedger:
                 )
 
 
-
 def guards_enforced(config: pytest.Config, settings: Settings) -> bool:
     """Require guards only on runs that collect every test file (see :func:`partial_run`)."""
     return settings.require_guards and partial_run(config) is None
