@@ -68,9 +68,10 @@ class PostmortemSection:
             return None
         return {"lacking": self.lacking, "overdue": self.overdue}
 
-    def write_terminal(self, terminalreporter: Any) -> None:
-        """The "prodguard post-mortems" section."""
-        if not (self.lacking or self.overdue):
+    def write_terminal(self, terminalreporter: Any, verbosity: int) -> None:
+        """The "prodguard post-mortems" section; ``-qq`` keeps only what failed the run."""
+        overdue = self.overdue if verbosity > -2 else []
+        if not (self.lacking or overdue):
             return
         registry = self.guards.registry()
         records = {record.id: record for record in registry} if registry else {}
@@ -82,7 +83,7 @@ class PostmortemSection:
                 f"lacks {', '.join(entry['lacks'])}",
                 red=True,
             )
-        for line in self.overdue:
+        for line in overdue:
             terminalreporter.write_line(line, yellow=True)
         if self.lacking:
             terminalreporter.write_line(
