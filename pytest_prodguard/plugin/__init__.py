@@ -18,6 +18,7 @@ import pytest
 
 from pytest_prodguard import recorder
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.plugin.queries import register as register_queries
 from pytest_prodguard.settings import OPTIONS, Settings, build_settings
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = build_settings(config.rootpath, cli, ini)
     except ProdguardUsageError as exc:
         raise pytest.UsageError(f"prodguard: {exc}") from None
+    register_queries(config)
     session = ProdguardSession(config, settings)
     config.pluginmanager.register(session, "prodguard-session")
     if config.pluginmanager.hasplugin("xdist"):

@@ -1,0 +1,195 @@
+"""Query budgets in pytest: the ``queries`` fixture and the ``query_budget`` marker.
+
+Capture runs only during the test's call phase, so fixtures that load data do
+not count; the drivers are hooked for the whole protocol (setup to teardown) so
+that sqlite3 connections made by function-scoped fixtures are recorded too.
+Judging, the table and the EXPLAIN plans come from ``pytest_prodguard.queries``;
+this module only turns the verdict into a test outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_prodguard.errors import ProdguardUsageError
+
+if TYPE_CHECKING:
+    from pytest_prodguard.queries import QueryBudget, QueryLog, QueryVerdict
+
+# Repeated from pytest_prodguard.queries.budget.SIGNATURE (a test keeps them equal) so
+# that loading the plugin does not import the queries package.
+SIGNATURE = (
+    "query_budget(*, max_queries=None, max_duplicates=None, max_time=None, "
+    "per_statement_max_time=None, min_queries=None)"
+)
+MARKER_LINE = (
+    f"{SIGNATURE}: limits on the database statements the test body runs (sqlite3, psycopg 3, "
+    "SQLAlchemy 2, Django, or a connection wrapped with pytest_prodguard.queries.wrap). "
+    "max_duplicates=K fails a statement issued more than K times from one call site (N+1); "
+    "times as seconds or strings ('50ms'). Fails with a table of the statements."
+)
+SECTION_TITLE = "prodguard queries"
+
+budget_key = pytest.StashKey["QueryBudget"]()
+error_key = pytest.StashKey[str]()
+log_key = pytest.StashKey["QueryLog"]()
+sections_key = pytest.StashKey[list[tuple[str, str]]]()
+failed_key = pytest.StashKey[bool]()
+
+
+def register(config: pytest.Config) -> None:
+    """Register the marker and the plugin object (called from ``pytest_configure``)."""
+    config.addinivalue_line("markers", MARKER_LINE)
+    config.pluginmanager.register(QueryBudgetPlugin(config), "prodguard-queries")
+
+
+class QueryBudgetPlugin:
+    """Hooks and the ``queries`` fixture of the query-budget concern."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.summary: list[str] = []
+
+    @pytest.fixture
+    def queries(self, request: pytest.FixtureRequest) -> QueryLog:
+        """The statements the test body runs, captured (a ``QueryLog``).
+
+        Example::
+
+            def test_listing_is_one_query(queries, db):
+                list_parents(db)
+                assert len(queries) == 1, queries.sql()
+        """
+        return _log_of(request.node)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Validate every ``query_budget`` marker once, at collection."""
+        for item in items:
+            marker = item.get_closest_marker("query_budget")
+            if marker is None:
+                continue
+            from pytest_prodguard.queries import parse_budget
+
+            try:
+                item.stash[budget_key] = parse_budget(marker.args, marker.kwargs)
+            except ProdguardUsageError as exc:
+                item.stash[error_key] = str(exc)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """A bad marker is a setup error of this test only."""
+        message = item.stash.get(error_key, None)
+        if message is not None:
+            pytest.fail(f"{item.nodeid}: @pytest.mark.query_budget: {message}", pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        """Hook the database drivers around the whole protocol of tests that capture."""
+        if not _captures(item):
+            return (yield)
+        from pytest_prodguard.queries import installed_sources
+
+        with installed_sources():
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        """Record during the test body, then judge the budget (a passed body only)."""
+        if not _captures(item) or error_key in item.stash:
+            return (yield)
+        from pytest_prodguard.queries import recording
+
+        with recording(_log_of(item)):
+            result = yield
+        budget = item.stash.get(budget_key, None)
+        if budget is not None:
+            self._judge(item, budget)
+        return result
+
+    def _judge(self, item: pytest.Item, budget: QueryBudget) -> None:
+        __tracebackhide__ = True
+        from pytest_prodguard.queries import explain_slowest, judge
+        from pytest_prodguard.report import property_pair
+
+        statements = _log_of(item).statements
+        try:
+            verdict = judge(budget, statements, str(self.config.rootpath))
+        except ProdguardUsageError as exc:
+            pytest.fail(f"{item.nodeid}: @pytest.mark.query_budget: {exc}", pytrace=False)
+        if verdict.failed:
+            verdict.plans = explain_slowest(statements)
+        item.user_properties.append(property_pair("queries", verdict.to_dict()))
+        item.stash[sections_key] = [(SECTION_TITLE, _section(verdict))]
+        if verdict.failed:
+            item.stash[failed_key] = True
+            pytest.fail(f"{item.nodeid}: {verdict.message()}", pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """Attach the statement table to the call report; mark budget failures."""
+        report = yield
+        sections: list[tuple[str, str]] = item.stash.get(sections_key, [])
+        if call.when == "call" and sections:
+            report.sections.extend(sections)
+            if item.stash.get(failed_key, False) and report.failed:
+                report.prodguard_queries = "fail"  # type: ignore[attr-defined]
+        return report
+
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport
+    ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+        """Query-budget failures get their own letter: ``Q`` / ``QUERIES``."""
+        if report.when == "call" and getattr(report, "prodguard_queries", None) == "fail":
+            return "failed", "Q", ("QUERIES", {"red": True})
+        return None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Keep each budget's failures and notes for the summary (controller side under xdist)."""
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == "prodguard.queries" and isinstance(value, str):
+                self.summary.extend(_summary_lines(report.nodeid, value))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """The "prodguard queries" section: broken rules and notes, one line each."""
+        if not self.summary:
+            return
+        terminalreporter.write_sep("=", SECTION_TITLE)
+        for line in self.summary:
+            terminalreporter.write_line(line)
+
+
+def _captures(item: pytest.Item) -> bool:
+    return (
+        budget_key in item.stash
+        or error_key in item.stash
+        or "queries" in getattr(item, "fixturenames", ())
+    )
+
+
+def _log_of(item: pytest.Item) -> QueryLog:
+    log = item.stash.get(log_key, None)
+    if log is None:
+        from pytest_prodguard.queries import QueryLog
+
+        log = item.stash[log_key] = QueryLog()
+    return log
+
+
+def _section(verdict: QueryVerdict) -> str:
+    return "\n".join([verdict.headline(), *verdict.notes, "", verdict.table()])
+
+
+def _summary_lines(nodeid: str, payload: str) -> list[str]:
+    import json
+
+    record = json.loads(payload)
+    lines = [f"{nodeid}: {rule}" for rule in record.get("violations", [])]
+    return lines + [f"{nodeid}: note: {note}" for note in record.get("notes", [])]
