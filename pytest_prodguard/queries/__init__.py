@@ -30,7 +30,7 @@ def capturing(log: QueryLog | None = None) -> Iterator[QueryLog]:
             app.list_parents()
         assert len(log) == 1
     """
-    with installed_sources(), recording(log or QueryLog()) as active:
+    with installed_sources(), recording(QueryLog() if log is None else log) as active:
         yield active
 
 

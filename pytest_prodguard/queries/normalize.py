@@ -16,6 +16,7 @@ _PLACEHOLDER = re.compile(
     r"%\([A-Za-z_][A-Za-z0-9_]*\)s|%s|\$\d+|(?<![:\w]):[A-Za-z_][A-Za-z0-9_]*|\?"
     r"|(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])"
 )
+_CAST = re.compile(r"\?::[A-Za-z_][A-Za-z0-9_ ]*?(?:\[\])?(?=[\s,)]|$)")
 _IN_LIST = re.compile(r"\bIN\s*\(\s*\?(?:\s*,\s*\?)*\s*\)", re.IGNORECASE)
 _VALUES_LIST = re.compile(r"\bVALUES\s*(\(\s*\?(?:\s*,\s*\?)*\s*\))(?:\s*,\s*\1)+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
@@ -35,6 +36,7 @@ def normalize_sql(sql: str) -> str:
     """
     text = _STRING.sub("?", sql)
     text = _PLACEHOLDER.sub("?", text)
+    text = _CAST.sub("?", text)
     text = _IN_LIST.sub("IN (...)", text)
     text = _VALUES_LIST.sub(r"VALUES \1, ...", text)
     return _SPACE.sub(" ", text).strip().rstrip(";").rstrip()
