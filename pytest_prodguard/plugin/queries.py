@@ -123,10 +123,11 @@ class QueryBudgetPlugin:
         if verdict.failed:
             verdict.plans = explain_slowest(statements)
         item.user_properties.append(property_pair("queries", verdict.to_dict()))
-        item.stash[sections_key] = [(SECTION_TITLE, _section(verdict))]
         if verdict.failed:
             item.stash[failed_key] = True
             pytest.fail(f"{item.nodeid}: {verdict.message()}", pytrace=False)
+        # Shown with -rP; a failure already carries the table in its message.
+        item.stash[sections_key] = [(SECTION_TITLE, _section(verdict))]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -134,8 +135,8 @@ class QueryBudgetPlugin:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         """Attach the statement table to the call report; mark budget failures."""
         report = yield
-        sections: list[tuple[str, str]] = item.stash.get(sections_key, [])
-        if call.when == "call" and sections:
+        if call.when == "call":
+            sections: list[tuple[str, str]] = item.stash.get(sections_key, [])
             report.sections.extend(sections)
             if item.stash.get(failed_key, False) and report.failed:
                 report.prodguard_queries = "fail"  # type: ignore[attr-defined]
