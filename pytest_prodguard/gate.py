@@ -56,6 +56,9 @@ class MeasuredCall:
     verdict: LatencyVerdict | None = None
     comparison: ComparisonVerdict | None = None
     note: str | None = None
+    # Seconds other concerns spent inside the measurement (see timeaccounts), and its wall time.
+    accounts: dict[str, float] = field(default_factory=dict)
+    wall: float = 0.0
 
     def status(self) -> str:
         """pass | fail | warn | inconclusive | improved | recorded."""
@@ -98,7 +101,14 @@ class MeasuredCall:
             parts.append(self.headline())
         if self.note:
             parts.append(f"note: {self.note}")
+        parts.extend(self.account_lines())
         return "\n".join(parts)
+
+    def account_lines(self) -> list[str]:
+        """Where the measured time went besides the code itself (the database, say)."""
+        from pytest_prodguard.timeaccounts import share_lines
+
+        return share_lines(self.accounts, self.wall)
 
     def to_dict(self, *, judged: bool = True) -> dict[str, Any]:
         """JSON-serialisable record for ``user_properties`` and the JSON report.
@@ -111,6 +121,8 @@ class MeasuredCall:
             "headline": self.headline(),
             "note": self.note,
         }
+        if self.accounts:
+            data["accounts"] = {name: round(s, 9) for name, s in self.accounts.items()}
         if self.verdict is not None:
             data["verdict"] = self.verdict.to_dict()
         else:
@@ -174,17 +186,23 @@ class TestGate:
             )
             return measurement
         baseline, note = self._load_baseline(label)
-        measurement = latency.measure(
-            fn,
-            args,
-            kwargs,
-            spec=self.spec,
-            baseline=baseline,
-            tolerance=self.settings.baseline_compare,
-            normalize=self.settings.normalize,
-            min_seconds=latency.BASELINE_SAVE_SECONDS if self.settings.baseline_save else 0.0,
-        )
-        self._judge(MeasuredCall(label, thunk, measurement, note=note), baseline)
+        from pytest_prodguard.timeaccounts import accounting
+
+        start = time.perf_counter()
+        with accounting() as spent:
+            measurement = latency.measure(
+                fn,
+                args,
+                kwargs,
+                spec=self.spec,
+                baseline=baseline,
+                tolerance=self.settings.baseline_compare,
+                normalize=self.settings.normalize,
+                min_seconds=latency.BASELINE_SAVE_SECONDS if self.settings.baseline_save else 0.0,
+            )
+        call = MeasuredCall(label, thunk, measurement, note=note, accounts=spent)
+        call.wall = time.perf_counter() - start
+        self._judge(call, baseline)
         if self.settings.baseline_save:
             self._save(label, measurement, thunk)
         return measurement
@@ -292,7 +310,8 @@ class TestGate:
         if failing and self.settings.mode == "fail":
             profile = self._profile(failing[0])
             if profile is not None:
-                sections.append((profile_section_title(), profile.section()))
+                body = "\n".join([*failing[0].account_lines(), profile.section()])
+                sections.append((profile_section_title(), body))
                 records.append(("profile", profile.to_dict()))
             message = "\n".join(call.headline() for call in failing)
             return GateOutcome("fail", message, sections, records, profile)

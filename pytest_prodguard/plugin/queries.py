@@ -101,9 +101,11 @@ class QueryBudgetPlugin:
         """Record during the test body, then judge the budget (a passed body only)."""
         if not _captures(item) or error_key in item.stash:
             return (yield)
+        from pytest_prodguard import timeaccounts
         from pytest_prodguard.queries import recording
 
-        with recording(_log_of(item)):
+        log = _log_of(item)
+        with recording(log), timeaccounts.registered("database", log.time_window):
             result = yield
         budget = item.stash.get(budget_key, None)
         if budget is not None:

@@ -10,7 +10,7 @@ through, so stacking wrappers never double counts.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -91,6 +91,22 @@ class QueryLog:
     def clear(self) -> None:
         """Forget what was captured so far (e.g. after the arrange step of a test)."""
         self.statements.clear()
+
+    def time_window(self) -> Callable[[], float]:
+        """Open a window; the returned function closes it and answers its database seconds.
+
+        The statements run inside the window leave the log: they are a latency
+        measurement's repetitions, which time the database but are not what the
+        test's query budget is about.
+        """
+        start = len(self.statements)
+
+        def close() -> float:
+            inside = self.statements[start:]
+            del self.statements[start:]
+            return sum(statement.duration for statement in inside)
+
+        return close
 
     @contextmanager
     def pausing(self) -> Iterator[None]:
