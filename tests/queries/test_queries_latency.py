@@ -12,7 +12,10 @@ import sqlite3
 
 import pytest
 
-SUM = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) SELECT sum(x) FROM c"
+SUM = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) "
+    "SELECT sum(x) FROM c"
+)
 
 
 @pytest.fixture
