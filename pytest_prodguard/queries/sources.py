@@ -101,11 +101,12 @@ def _sqlite_connect_patched() -> Iterator[None]:
             return wrap(original(*args, **kwargs), source="sqlite3")
         return original(*args, factory=RecordingSqliteConnection, **kwargs)
 
-    sqlite3.connect = connect  # type: ignore[assignment]
+    # Both names: SQLAlchemy and Django import ``sqlite3.dbapi2`` and call its ``connect``.
+    sqlite3.connect = sqlite3.dbapi2.connect = connect  # type: ignore[assignment]
     try:
         yield
     finally:
-        sqlite3.connect = original
+        sqlite3.connect = sqlite3.dbapi2.connect = original
 
 
 # ---------------------------------------------------------------- any DB-API 2 driver

@@ -232,6 +232,8 @@ def test_nothing_is_recorded_or_patched_outside_a_capture() -> None:
     original = sqlite3.connect
     with capturing() as log:
         assert sqlite3.connect is not original
+        assert sqlite3.dbapi2.connect is sqlite3.connect
     assert sqlite3.connect is original
+    assert sqlite3.dbapi2.connect is original
     sqlite3.connect(":memory:").execute("SELECT 1")
     assert len(log) == 0
