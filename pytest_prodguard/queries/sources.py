@@ -217,6 +217,7 @@ def wrap(connection: Any, *, source: str | None = None) -> Any:
         def db():
             return pytest_prodguard.queries.wrap(sqlite3.connect("app.db"))
     """
+    __tracebackhide__ = True  # a bad argument is the caller's line, not ours
     if isinstance(connection, (ConnectionProxy, RecordingSqliteConnection)):
         return connection
     if not callable(getattr(connection, "cursor", None)):

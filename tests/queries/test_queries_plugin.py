@@ -270,63 +270,6 @@ def test_django_statements_are_captured_through_its_execute_wrapper(
     )
 
 
-BAD_MARKERS = """
-import sqlite3
-
-import pytest
-
-
-@pytest.mark.query_budget(max_queries=-1)
-def test_negative():
-    pass
-
-
-@pytest.mark.query_budget(max_queries=2.5)
-def test_not_an_integer():
-    pass
-
-
-@pytest.mark.query_budget(max_time="soon")
-def test_unparseable_time():
-    pass
-
-
-@pytest.mark.query_budget(3)
-def test_positional():
-    pass
-
-
-@pytest.mark.query_budget(max_duplicates=2)
-def test_script_has_no_duplicates_to_count():
-    sqlite3.connect(":memory:").executescript("SELECT 1; SELECT 2;")
-"""
-MARK = "*test_bad.py::"
-BUDGET = "@pytest.mark.query_budget: "
-
-
-def test_bad_budgets_are_clear_errors_naming_test_field_and_value(
-    pytester: pytest.Pytester,
-) -> None:
-    pytester.makeini(INI)
-    pytester.makepyfile(test_bad=BAD_MARKERS)
-    before = sorted(path.name for path in pytester.path.iterdir())
-    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:benchmark")
-    result.assert_outcomes(errors=4, failed=1)
-    result.stdout.fnmatch_lines_random(
-        [
-            f"{MARK}test_negative: {BUDGET}max_queries=-1: a whole number >= 0*",
-            f"{MARK}test_not_an_integer: {BUDGET}max_queries=2.5: a whole*",
-            f"{MARK}test_unparseable_time: {BUDGET}max_time='soon': *'20ms'*",
-            f"{MARK}test_positional: {BUDGET}args=(3,): keyword arguments only*",
-            f"{MARK}test_script_has_no_duplicates_to_count: {BUDGET}max_duplicates=2: "
-            "a driver that passes SQL text, but sqlite3 ran 1 statement(s) without it*",
-        ]
-    )
-    assert "Traceback" not in result.stdout.str()
-    assert "pytest_prodguard" not in result.stdout.str()
-    assert sorted(path.name for path in pytester.path.iterdir()) == before
-
-
 NO_QUERY_TESTS = """
 import sqlite3
 
