@@ -81,3 +81,22 @@ def test_inside_an_open_transaction_plans_are_not_analyzed(postgres_dsn: str) ->
         assert failed.startswith("(no plan: InFailedSqlTransaction")
     [(_, closed)] = explain_slowest(log.statements)
     assert closed == "(no plan: the connection was closed by the end of the test)"
+
+
+def test_async_psycopg_statements_are_captured_per_task(postgres_dsn: str) -> None:
+    import asyncio
+
+    async def lookups() -> None:
+        async with await psycopg.AsyncConnection.connect(postgres_dsn) as connection:
+
+            async def one(i: int) -> None:
+                async with connection.cursor() as cursor:
+                    await cursor.execute("SELECT %s::int", (i,))
+
+            # Two tasks awaiting at once: one waiting on its query must not hide the other's.
+            await asyncio.gather(one(1), one(2))
+
+    with capturing() as log:
+        asyncio.run(lookups())
+    assert log.sql() == ["SELECT ?", "SELECT ?"]
+    assert {s.source for s in log} == {"psycopg"}
