@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.units import format_duration
 
 if TYPE_CHECKING:
     from pytest_prodguard.queries import QueryBudget, QueryLog, QueryVerdict
@@ -105,12 +106,29 @@ class QueryBudgetPlugin:
         from pytest_prodguard.queries import recording
 
         log = _log_of(item)
-        with recording(log), timeaccounts.registered("database", log.time_window):
-            result = yield
         budget = item.stash.get(budget_key, None)
+        with recording(log), timeaccounts.registered("database", log.time_window):
+            try:
+                result = yield
+            except BaseException:
+                if budget is not None:
+                    self._show_unjudged(item, budget)
+                raise
         if budget is not None:
             self._judge(item, budget)
         return result
+
+    def _show_unjudged(self, item: pytest.Item, budget: QueryBudget) -> None:
+        """A test that failed on its own keeps its statement table as evidence, unjudged."""
+        from pytest_prodguard.queries import judge
+
+        try:
+            verdict = judge(budget, _log_of(item).statements, str(self.config.rootpath))
+        except ProdguardUsageError:
+            return
+        title = f"{SECTION_TITLE} (budget not judged: the test failed on its own)"
+        body = f"{verdict.count} queries, {format_duration(verdict.total)} in the database"
+        item.stash[sections_key] = [(title, f"{body}\n\n{verdict.table()}")]
 
     def _judge(self, item: pytest.Item, budget: QueryBudget) -> None:
         __tracebackhide__ = True

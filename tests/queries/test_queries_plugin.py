@@ -286,6 +286,12 @@ def test_must_run_a_query():
     pass
 
 
+@pytest.mark.query_budget(max_queries=0)
+def test_failing_on_its_own():
+    sqlite3.connect(":memory:").execute("SELECT 1")
+    assert False, "the test's own failure"
+
+
 def test_fixture_without_a_budget(queries):
     connection = sqlite3.connect(":memory:")
     connection.execute("SELECT 1")
@@ -299,7 +305,15 @@ def test_a_budget_that_saw_no_query_is_a_note_unless_min_queries(pytester: pytes
     pytester.makeini(INI)
     pytester.makepyfile(test_quiet=NO_QUERY_TESTS)
     result = pytester.runpytest("-W", "error", "-p", "no:asyncio")
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*the test's own failure*",
+            "*- prodguard queries (budget not judged: the test failed on its own) -*",
+            "1 queries, * in the database",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*max_queries=0: 1 queries ran*")
     result.stdout.fnmatch_lines(
         [
             "*= prodguard queries =*",
