@@ -48,5 +48,9 @@ def abbreviate(normalised: str, limit: int = MAX_SHOWN) -> str:
     >>> abbreviate("SELECT child.id, child.name FROM child WHERE child.parent_id = ?")
     'SELECT … FROM child WHERE child.parent_id = ?'
     """
-    short = _SELECT_LIST.sub(r"\1…\3", normalised, count=1)
-    return short if len(short) <= limit else short[: limit - 1] + "…"
+    return shorten(_SELECT_LIST.sub(r"\1…\3", normalised, count=1), limit)
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with ``…``."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

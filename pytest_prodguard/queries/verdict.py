@@ -10,7 +10,7 @@ from typing import Any
 from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.queries.budget import QueryBudget
 from pytest_prodguard.queries.capture import Statement
-from pytest_prodguard.queries.normalize import abbreviate
+from pytest_prodguard.queries.normalize import abbreviate, shorten
 from pytest_prodguard.units import format_duration
 
 N_PLUS_ONE_ADVICE = "load them in one query (a join or an IN list, e.g. selectinload)"
@@ -78,7 +78,7 @@ class QueryVerdict:
         """The failure message: headline, the rules broken, then the table."""
         lines = [self.headline(), *(f"  {rule}" for rule in self.violations), "", self.table()]
         for statement, plan in self.plans:
-            lines += ["", f"EXPLAIN {abbreviate(statement)}", plan]
+            lines += ["", f"EXPLAIN {shorten(statement)}", plan]
         return "\n".join(lines)
 
     def table(self) -> str:
@@ -91,7 +91,7 @@ class QueryVerdict:
                 format_duration(g.total),
                 format_duration(g.slowest),
                 g.site,
-                abbreviate(g.normalised),
+                shorten(g.normalised),
             )
             for g in rows[:TABLE_ROWS]
         ]
