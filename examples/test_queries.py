@@ -37,7 +37,9 @@ def store():
     connection.close()
 
 
-@pytest.mark.query_budget(max_queries=1, max_duplicates=1, max_time="50ms")
+# max_time is loose on purpose: the join takes well under a millisecond, but a test on a
+# shared CI machine can be descheduled mid-query.
+@pytest.mark.query_budget(max_queries=1, max_duplicates=1, max_time="100ms")
 def test_product_sentiment_is_one_query(service, store):
     response = product_sentiment(service, store)
     assert response["status"] == 200
