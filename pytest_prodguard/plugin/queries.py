@@ -4,7 +4,8 @@ Capture runs only during the test's call phase, so fixtures that load data do
 not count; the drivers are hooked for the whole protocol (setup to teardown) so
 that sqlite3 connections made by function-scoped fixtures are recorded too.
 Judging, the table and the EXPLAIN plans come from ``pytest_prodguard.queries``;
-this module only turns the verdict into a test outcome.
+this module turns the verdict into a :class:`~pytest_prodguard.results.GuardResult`
+that the outcome concern applies to the call report (letter ``Q``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.plugin.common import add_result, register_plugin, reject
 from pytest_prodguard.units import format_duration
 
 if TYPE_CHECKING:
     from pytest_prodguard.queries import QueryBudget, QueryLog, QueryVerdict
+    from pytest_prodguard.results import GuardResult
+    from pytest_prodguard.settings import Settings
 
 # Repeated from pytest_prodguard.queries.budget.SIGNATURE (a test keeps them equal) so
 # that loading the plugin does not import the queries package.
@@ -35,16 +39,13 @@ MARKER_LINE = (
 SECTION_TITLE = "prodguard queries"
 
 budget_key = pytest.StashKey["QueryBudget"]()
-error_key = pytest.StashKey[str]()
 log_key = pytest.StashKey["QueryLog"]()
-sections_key = pytest.StashKey[list[tuple[str, str]]]()
-failed_key = pytest.StashKey[bool]()
 
 
-def register(config: pytest.Config) -> None:
-    """Register the marker and the plugin object (called from ``pytest_configure``)."""
+def register(config: pytest.Config, settings: Settings) -> None:
+    """The query-budget concern runs in every process (workers capture)."""
     config.addinivalue_line("markers", MARKER_LINE)
-    config.pluginmanager.register(QueryBudgetPlugin(config), "prodguard-queries")
+    register_plugin(config, QueryBudgetPlugin(config), "prodguard-queries")
 
 
 class QueryBudgetPlugin:
@@ -68,7 +69,7 @@ class QueryBudgetPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Validate every ``query_budget`` marker once, at collection."""
+        """Validate every ``query_budget`` marker once (a bad one errors its test at setup)."""
         for item in items:
             marker = item.get_closest_marker("query_budget")
             if marker is None:
@@ -78,14 +79,7 @@ class QueryBudgetPlugin:
             try:
                 item.stash[budget_key] = parse_budget(marker.args, marker.kwargs)
             except ProdguardUsageError as exc:
-                item.stash[error_key] = str(exc)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        """A bad marker is a setup error of this test only."""
-        message = item.stash.get(error_key, None)
-        if message is not None:
-            pytest.fail(f"{item.nodeid}: @pytest.mark.query_budget: {message}", pytrace=False)
+                reject(item, "query_budget", exc)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -100,7 +94,7 @@ class QueryBudgetPlugin:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         """Record during the test body, then judge the budget (a passed body only)."""
-        if not _captures(item) or error_key in item.stash:
+        if not _captures(item):
             return (yield)
         from pytest_prodguard import timeaccounts
         from pytest_prodguard.queries import recording
@@ -115,12 +109,32 @@ class QueryBudgetPlugin:
                     self._show_unjudged(item, budget)
                 raise
         if budget is not None:
-            self._judge(item, budget)
+            add_result(item, self._judge(item, budget))
         return result
+
+    def _judge(self, item: pytest.Item, budget: QueryBudget) -> GuardResult:
+        from pytest_prodguard.queries import explain_slowest, judge
+        from pytest_prodguard.results import GuardResult
+
+        statements = _log_of(item).statements
+        try:
+            verdict = judge(budget, statements, str(self.config.rootpath))
+        except ProdguardUsageError as exc:
+            return GuardResult("usage", "fail", f"{item.nodeid}: @pytest.mark.query_budget: {exc}")
+        if verdict.failed:
+            verdict.plans = explain_slowest(statements)
+        records = (("queries", verdict.to_dict()),)
+        if verdict.failed:  # the table is in the failure itself; no section repeats it
+            return GuardResult("queries", "fail", verdict.message(), records=records)
+        # Shown with -rP.
+        return GuardResult(
+            "queries", "pass", sections=((SECTION_TITLE, _section(verdict)),), records=records
+        )
 
     def _show_unjudged(self, item: pytest.Item, budget: QueryBudget) -> None:
         """A test that failed on its own keeps its statement table as evidence, unjudged."""
         from pytest_prodguard.queries import judge
+        from pytest_prodguard.results import GuardResult
 
         try:
             verdict = judge(budget, _log_of(item).statements, str(self.config.rootpath))
@@ -128,47 +142,10 @@ class QueryBudgetPlugin:
             return
         title = f"{SECTION_TITLE} (budget not judged: the test failed on its own)"
         body = f"{verdict.count} queries, {format_duration(verdict.total)} in the database"
-        item.stash[sections_key] = [(title, f"{body}\n\n{verdict.table()}")]
-
-    def _judge(self, item: pytest.Item, budget: QueryBudget) -> None:
-        __tracebackhide__ = True
-        from pytest_prodguard.queries import explain_slowest, judge
-        from pytest_prodguard.report import property_pair
-
-        statements = _log_of(item).statements
-        try:
-            verdict = judge(budget, statements, str(self.config.rootpath))
-        except ProdguardUsageError as exc:
-            pytest.fail(f"{item.nodeid}: @pytest.mark.query_budget: {exc}", pytrace=False)
-        if verdict.failed:
-            verdict.plans = explain_slowest(statements)
-        item.user_properties.append(property_pair("queries", verdict.to_dict()))
-        if verdict.failed:
-            item.stash[failed_key] = True
-            pytest.fail(f"{item.nodeid}: {verdict.message()}", pytrace=False)
-        # Shown with -rP; a failure already carries the table in its message.
-        item.stash[sections_key] = [(SECTION_TITLE, _section(verdict))]
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        """Attach the statement table to the call report; mark budget failures."""
-        report = yield
-        if call.when == "call":
-            sections: list[tuple[str, str]] = item.stash.get(sections_key, [])
-            report.sections.extend(sections)
-            if item.stash.get(failed_key, False) and report.failed:
-                report.prodguard_queries = "fail"  # type: ignore[attr-defined]
-        return report
-
-    def pytest_report_teststatus(
-        self, report: pytest.TestReport
-    ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
-        """Query-budget failures get their own letter: ``Q`` / ``QUERIES``."""
-        if report.when == "call" and getattr(report, "prodguard_queries", None) == "fail":
-            return "failed", "Q", ("QUERIES", {"red": True})
-        return None
+        add_result(
+            item,
+            GuardResult("queries", "pass", sections=((title, f"{body}\n\n{verdict.table()}"),)),
+        )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep each budget's failures and notes for the summary (controller side under xdist)."""
@@ -188,11 +165,7 @@ class QueryBudgetPlugin:
 
 
 def _captures(item: pytest.Item) -> bool:
-    return (
-        budget_key in item.stash
-        or error_key in item.stash
-        or "queries" in getattr(item, "fixturenames", ())
-    )
+    return budget_key in item.stash or "queries" in getattr(item, "fixturenames", ())
 
 
 def _log_of(item: pytest.Item) -> QueryLog:

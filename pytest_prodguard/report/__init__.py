@@ -10,6 +10,7 @@ from pytest_prodguard.report.collect import (
     property_pair,
 )
 from pytest_prodguard.report.render import build_report, render_html, write_report
+from pytest_prodguard.report.terminal import latency_lines
 
 __all__ = [
     "PREFIX",
@@ -17,6 +18,7 @@ __all__ = [
     "TestRecord",
     "build_report",
     "decode_properties",
+    "latency_lines",
     "property_pair",
     "render_html",
     "write_report",

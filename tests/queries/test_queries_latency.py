@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from pytest_prodguard import timeaccounts
 from pytest_prodguard.queries import QueryLog, Statement
+from pytest_prodguard.results import GuardResult
 
 BOTH_BUDGETS = """
 import sqlite3
@@ -60,3 +64,37 @@ def test_accounting_collects_each_registered_account() -> None:
     with timeaccounts.accounting() as nothing:
         pass
     assert nothing == {}
+
+
+class _StubProfiler:
+    """Stands in for the failure profiler: one "where the time went" section."""
+
+    def profile(self, thunk: object, baseline: object = None) -> GuardResult:
+        return GuardResult("profile", "pass", sections=(("where the time went", "hot frames"),))
+
+    def save_baseline(self, thunk: object, path: object) -> str | None:
+        return None
+
+
+def test_where_the_time_went_opens_with_the_database_share(tmp_path: Path) -> None:
+    from pytest_prodguard.latency import parse_latency_spec
+    from pytest_prodguard.latency.gate import TestGate
+    from pytest_prodguard.settings import build_settings
+
+    settings = build_settings(tmp_path, {}, {})
+    spec = parse_latency_spec({"p95": "1ns", "max_time": "0.2s"})  # every call is over budget
+    gate = TestGate("t.py::test", spec, settings, profiler=_StubProfiler())
+
+    def database_account() -> Callable[[], float]:
+        return lambda: 0.001
+
+    with timeaccounts.registered("database", database_account):
+        gate.measure(sum, (range(100),), {})
+    result = gate.result()
+    assert result.status == "fail"
+    sections = dict(result.sections)
+    assert sections["where the time went"].startswith("time in the database: ")
+    assert sections["where the time went"].endswith("\nhot frames")
+    assert "time in the database: " in sections["prodguard latency"]
+    [call] = dict(result.records)["latency"]
+    assert call["accounts"] == {"database": 0.001}

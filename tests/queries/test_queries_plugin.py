@@ -135,14 +135,16 @@ def test_orm_lazy_load_fails_with_its_call_site_and_selectinload_passes(
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(
         [
-            "*test_lazy_loading_is_n_plus_one*budget exceeded (max_duplicates=1): 11 queries*",
+            "test_orm.py Q.",
+            "*_ test_lazy_loading_is_n_plus_one _*",
+            "query budget exceeded (max_duplicates=1): 11 queries, * in the database",
             _n_plus_one_line("? = child.parent_id"),
             f"10 * app/models.py:{LAZY_LOAD_LINE} * "
             "SELECT child.id, child.parent_id FROM child WHERE ? = child.parent_id",
         ]
     )
     result.stdout.fnmatch_lines(["*= prodguard queries =*", "test_orm.py::test_lazy_*: max_dup*"])
-    result.stdout.fnmatch_lines(["*QUERIES*test_lazy_loading_is_n_plus_one*"])
+    result.stdout.fnmatch_lines(["FAILED test_orm.py::test_lazy_loading_is_n_plus_one - query*"])
     report = json.loads((pytester.path / "report.json").read_text())
     by_test = {test["nodeid"].split("::")[1]: test for test in report["tests"]}
     passed = by_test["test_selectinload_is_two_queries"]["queries"][-1]
@@ -208,7 +210,8 @@ def test_psycopg_raw_queries_fail_with_table_and_explain_plan(
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(
         [
-            "*test_one_query_per_account: query budget exceeded (max_queries=3): 5 queries*",
+            "*_ test_one_query_per_account _*",
+            "query budget exceeded (max_queries=3): 5 queries, * in the database",
             "  max_queries=3: 5 queries ran",
             "count*call site*statement",
             f"5 * test_accounts.py:{OWNERS_LINE} * SELECT owner FROM account WHERE id = ?",
