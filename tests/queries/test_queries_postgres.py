@@ -100,3 +100,17 @@ def test_async_psycopg_statements_are_captured_per_task(postgres_dsn: str) -> No
         asyncio.run(lookups())
     assert log.sql() == ["SELECT ?", "SELECT ?"]
     assert {s.source for s in log} == {"psycopg"}
+
+
+def test_a_wrapped_psycopg_connection_counts_each_statement_once(pg: object) -> None:
+    from pytest_prodguard.queries import wrap
+
+    wrapped = wrap(pg)  # the DB-API wrapper over a driver that is also hooked at class level
+    with capturing() as log:
+        with wrapped.cursor() as cursor:
+            cursor.execute("SELECT name FROM item WHERE id = %s", (2,))
+            assert cursor.fetchone() == ("n2",)
+        wrapped.execute("SELECT 1")
+    assert log.sql() == ["SELECT name FROM item WHERE id = ?", "SELECT ?"]
+    assert [s.rowcount for s in log] == [1, 1]
+    assert all(s.filename == HERE for s in log)
