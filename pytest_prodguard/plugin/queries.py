@@ -10,6 +10,7 @@ that the outcome concern applies to the call report (letter ``Q``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +54,8 @@ class QueryBudgetPlugin:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.summary: list[str] = []
+        self.broken: list[str] = []
+        self.notes: list[str] = []
 
     @pytest.fixture
     def queries(self, request: pytest.FixtureRequest) -> QueryLog:
@@ -153,14 +155,21 @@ class QueryBudgetPlugin:
             return
         for name, value in report.user_properties:
             if name == "prodguard.queries" and isinstance(value, str):
-                self.summary.extend(_summary_lines(report.nodeid, value))
+                record = json.loads(value)
+                self.broken += [f"{report.nodeid}: {rule}" for rule in record["violations"]]
+                self.notes += [f"{report.nodeid}: note: {note}" for note in record["notes"]]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """The "prodguard queries" section: broken rules and notes, one line each."""
-        if not self.summary:
+        """The "prodguard queries" section: broken rules and notes, one line each.
+
+        Verbosity as in the report concern: ``-qq`` keeps only what changed the exit
+        status (the broken rules), so the notes go.
+        """
+        lines = self.broken + (self.notes if self.config.getoption("verbose") > -2 else [])
+        if not lines:
             return
         terminalreporter.write_sep("=", SECTION_TITLE)
-        for line in self.summary:
+        for line in lines:
             terminalreporter.write_line(line)
 
 
@@ -179,11 +188,3 @@ def _log_of(item: pytest.Item) -> QueryLog:
 
 def _section(verdict: QueryVerdict) -> str:
     return "\n".join([verdict.headline(), *verdict.notes, "", verdict.table()])
-
-
-def _summary_lines(nodeid: str, payload: str) -> list[str]:
-    import json
-
-    record = json.loads(payload)
-    lines = [f"{nodeid}: {rule}" for rule in record.get("violations", [])]
-    return lines + [f"{nodeid}: note: {note}" for note in record.get("notes", [])]

@@ -321,10 +321,13 @@ def test_a_budget_that_saw_no_query_is_a_note_unless_min_queries(pytester: pytes
     result.stdout.fnmatch_lines(
         [
             "*= prodguard queries =*",
-            "test_quiet.py::test_runs_no_query: note: no query was captured*wrap()*min_queries=1*",
             "test_quiet.py::test_must_run_a_query: min_queries=1: only 0 queries ran",
+            "test_quiet.py::test_runs_no_query: note: no query was captured*wrap()*min_queries=1*",
         ]
     )
+    very_quiet = pytester.runpytest("-qq", "-p", "no:asyncio")
+    very_quiet.stdout.fnmatch_lines(["test_quiet.py::test_must_run_a_query: min_queries=1: *"])
+    very_quiet.stdout.no_fnmatch_line("*no query was captured*")
 
 
 def test_the_marker_is_registered_with_its_full_signature(pytester: pytest.Pytester) -> None:
