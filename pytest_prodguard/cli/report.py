@@ -24,10 +24,11 @@ def _report(args: argparse.Namespace) -> int:
 
     try:
         report = json.loads(args.path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8 text
         raise ProdguardUsageError(
             "path", str(args.path), f"a prodguard JSON report ({exc})"
         ) from None
+    _check_shape(report, args.path, html=args.html is not None)
     if args.html:
         atomic_write_text(args.html, render_html(report))
         print(f"wrote {args.html}")
@@ -43,3 +44,30 @@ def _report(args: argparse.Namespace) -> int:
         if kinds:
             print(f"{test['outcome']:<8} {test['nodeid']}  [{', '.join(kinds)}]")
     return 0
+
+
+def _check_shape(report: object, path: Path, *, html: bool) -> None:
+    """A report as ``--prodguard-report`` writes it: the parts shown must have their keys.
+
+    The HTML page also shows each guard's severity and test id.
+    """
+    accepted = (
+        "a prodguard JSON report (an object whose tests have nodeid and outcome, and whose "
+        "incidents list guards and unguarded_fixed)"
+    )
+    if not isinstance(report, dict):
+        raise ProdguardUsageError("path", str(path), accepted)
+    incidents = report.get("incidents") or {}
+    if not isinstance(incidents, dict):
+        raise ProdguardUsageError("path", str(path), accepted)
+    extra = {"severity", "nodeid"} if html else set()
+    parts = [
+        (report.get("tests", []), {"nodeid", "outcome"}),
+        (incidents.get("guards", []), {"outcome", "incident", "title", *extra}),
+        (incidents.get("unguarded_fixed", []), {"id", "title", *(extra - {"nodeid"})}),
+    ]
+    for rows, keys in parts:
+        if not isinstance(rows, list) or not all(
+            isinstance(row, dict) and keys <= set(row) for row in rows
+        ):
+            raise ProdguardUsageError("path", str(path), accepted)

@@ -16,7 +16,16 @@ from typing import Any
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.plugin import incidents, latency, outcome, profiling, queries, report
+from pytest_prodguard.plugin import (
+    incidents,
+    latency,
+    logs,
+    marker_checks,
+    outcome,
+    profiling,
+    queries,
+    report,
+)
 from pytest_prodguard.plugin.common import settings_key, unregister_plugins
 from pytest_prodguard.settings import OPTIONS, build_settings
 
@@ -29,6 +38,8 @@ CONCERNS = (
     incidents.register,
     report.register,
     queries.register,
+    logs.register,
+    marker_checks.register,
 )
 
 

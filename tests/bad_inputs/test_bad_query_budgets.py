@@ -62,6 +62,13 @@ def test_wrapping_a_url():
     wrap("sqlite:///app.db")
 
 
+@pytest.mark.query_budget(max_queries=5)
+class TestStacked:
+    @pytest.mark.query_budget(max_queries=1)
+    def test_two_budgets(self):
+        pass
+
+
 @pytest.mark.query_budget(max_queries=1)
 def test_good_budget_still_runs():
     sqlite3.connect(":memory:").execute("SELECT 1")
@@ -75,7 +82,7 @@ def test_each_bad_budget_is_its_own_clear_error(project: pytest.Pytester, unchan
     project.makepyfile(test_bad_budgets=BAD_BUDGETS)
     check = unchanged(project.path)
     result = project.runpytest("-p", "no:cacheprovider", "-p", "no:benchmark")
-    result.assert_outcomes(errors=7, failed=2, passed=1)
+    result.assert_outcomes(errors=8, failed=2, passed=1)
     assert_usage_error(
         result,
         f"{MARK}test_negative{BUDGET}max_queries=-1: a whole number >= 0",
@@ -88,5 +95,7 @@ def test_each_bad_budget_is_its_own_clear_error(project: pytest.Pytester, unchan
         f"{MARK}test_script_has_no_duplicates_to_count{BUDGET}max_duplicates=2: a driver "
         "that passes SQL text, but sqlite3 ran 1 statement(s) without it",
         "connection='sqlite:///app.db': a DB-API 2 connection (an object with a cursor() method)",
+        f"{MARK}TestStacked::test_two_budgets: @pytest.mark.query_budget is used 2 times on this "
+        "test (query_budget(max_queries=1), query_budget(max_queries=5))",
     )
     check()
