@@ -308,6 +308,7 @@ def test_list(pytestconfig):
 
 EVERY_PROCESS = ["prodguard-incidents", "prodguard-latency", "prodguard-outcome"]
 EVERY_PROCESS += ["prodguard-profiling", "prodguard-logs", "prodguard-marker-checks"]
+EVERY_PROCESS += ["prodguard-queries"]
 
 
 class TestRegistration:
