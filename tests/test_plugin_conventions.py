@@ -308,6 +308,7 @@ def test_list(pytestconfig):
 
 EVERY_PROCESS = ["prodguard-incidents", "prodguard-latency", "prodguard-outcome"]
 EVERY_PROCESS += ["prodguard-profiling", "prodguard-logs", "prodguard-marker-checks"]
+EVERY_PROCESS += ["prodguard-queries"]
 
 
 class TestRegistration:
@@ -316,7 +317,8 @@ class TestRegistration:
         reprec = pytester.inline_run("-p", "no:cacheprovider")
         reprec.assertoutcome(passed=1)
         names = json.loads((pytester.path / "concerns-controller.json").read_text())
-        assert names == sorted([*EVERY_PROCESS, "prodguard-ledger", "prodguard-report"])
+        controller_only = ["prodguard-ledger", "prodguard-postmortem", "prodguard-report"]
+        assert names == sorted([*EVERY_PROCESS, *controller_only])
         (call,) = reprec.getcalls("pytest_unconfigure")
         assert not [
             name
@@ -344,4 +346,5 @@ class TestRegistration:
         assert worker == sorted(EVERY_PROCESS)
         controller = json.loads((pytester.path / "concerns-controller.json").read_text())
         glue = ["prodguard-xdist", "prodguard-profiling-xdist"]
-        assert controller == sorted([*EVERY_PROCESS, "prodguard-ledger", "prodguard-report", *glue])
+        controller_only = ["prodguard-ledger", "prodguard-postmortem", "prodguard-report"]
+        assert controller == sorted([*EVERY_PROCESS, *controller_only, *glue])

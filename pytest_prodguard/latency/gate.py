@@ -13,7 +13,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
@@ -59,6 +59,9 @@ class MeasuredCall:
     not_judged: str | None = None
     #: What was saved as a baseline run, when the run saved one.
     saved: str | None = None
+    #: Seconds other concerns spent inside the measurement (see timeaccounts), and its wall time.
+    accounts: dict[str, float] = field(default_factory=dict)
+    wall: float = 0.0
 
     def status(self) -> str:
         """pass | fail | warn | inconclusive | improved | recorded | not-judged."""
@@ -105,7 +108,14 @@ class MeasuredCall:
             parts = [self.headline()]
         if self.note:
             parts.append(f"note: {self.note}")
+        parts.extend(self.account_lines())
         return "\n".join(parts)
+
+    def account_lines(self) -> list[str]:
+        """Where the measured time went besides the code itself (the database, say)."""
+        from pytest_prodguard.timeaccounts import share_lines
+
+        return share_lines(self.accounts, self.wall)
 
     def to_dict(self, *, judged: bool = True) -> dict[str, Any]:
         """JSON-serialisable record for ``user_properties`` and the JSON report.
@@ -124,6 +134,8 @@ class MeasuredCall:
             data["baseline"] = self.comparison.headline
         if self.saved is not None:
             data["saved"] = self.saved
+        if self.accounts:
+            data["accounts"] = {name: round(s, 9) for name, s in self.accounts.items()}
         if self.verdict is not None:
             data["verdict"] = self.verdict.to_dict()
         else:
@@ -170,6 +182,7 @@ class TestGate:
         consumed (:mod:`pytest_prodguard.latency.callables`).
         """
         from pytest_prodguard.latency.sampler import measure
+        from pytest_prodguard.timeaccounts import accounting
 
         label, thunk = self._prepare(fn, args, kwargs)
         if self.settings.latency == "off":
@@ -179,9 +192,11 @@ class TestGate:
             )
             return measurement
         plan = self._plan(label)
-        with self._interruptible(label, thunk) as partial:
+        with self._interruptible(label, thunk) as partial, accounting() as spent:
+            start = time.perf_counter()
             measurement = measure(fn, args, kwargs, on_interrupt=partial.append, **plan.options)
-        self._record(label, thunk, measurement, plan)
+            wall = time.perf_counter() - start
+        self._record(label, thunk, measurement, plan, spent=(spent, wall))
         return measurement
 
     async def measure_async(
@@ -189,23 +204,26 @@ class TestGate:
     ) -> Measurement:
         """:meth:`measure`, awaiting ``fn`` in the running event loop (an async test's)."""
         from pytest_prodguard.latency.sampler import measure_async
+        from pytest_prodguard.timeaccounts import accounting
 
         label, thunk = self._prepare(fn, args, kwargs)
         plan = self._plan(label)
         off = self.settings.latency == "off"
         if off:
             plan.options["spec"] = None
-        with self._interruptible(label, thunk) as partial:
+        with self._interruptible(label, thunk) as partial, accounting() as spent:
+            start = time.perf_counter()
             measurement = await measure_async(
                 fn, args, kwargs, on_interrupt=partial.append, **plan.options
             )
+            wall = time.perf_counter() - start
         if off:
             self.calls.append(
                 MeasuredCall(label, thunk, measurement, note="--prodguard-latency=off")
             )
             return measurement
         # The profile baseline would need a second event loop inside the running one.
-        self._record(label, thunk, measurement, plan, profile_baseline=False)
+        self._record(label, thunk, measurement, plan, profile_baseline=False, spent=(spent, wall))
         return measurement
 
     def _prepare(
@@ -275,12 +293,19 @@ class TestGate:
         plan: _Plan,
         *,
         profile_baseline: bool = True,
+        spent: tuple[dict[str, float], float] | None = None,
     ) -> None:
-        """Judge the measurement (unless a tracer ran) and save it when asked."""
+        """Judge the measurement (unless a tracer ran) and save it when asked.
+
+        ``spent``: the time accounts' seconds inside the measurement, and its wall time.
+        """
         if plan.not_judged is not None:
             self.calls.append(MeasuredCall(label, thunk, measurement, not_judged=plan.not_judged))
             return
-        self._judge(MeasuredCall(label, thunk, measurement, note=plan.note), plan.baseline)
+        call = MeasuredCall(label, thunk, measurement, note=plan.note)
+        if spent is not None:
+            call.accounts, call.wall = spent
+        self._judge(call, plan.baseline)
         if self.settings.baseline_save:
             self._save(label, measurement, thunk if profile_baseline else None)
 
@@ -458,11 +483,18 @@ class TestGate:
             return result
         stacks = self._baseline_file(first.label).with_suffix(".folded")
         try:
-            return result.including(self.profiler.profile(first.thunk, stacks))
+            profile = self.profiler.profile(first.thunk, stacks)
         except BaseException as exc:  # a timeout or Ctrl-C: stop at once, keep the verdict
             self.interrupted = exc
             stopped = f"profiling stopped by {describe_exception(exc)}"
             return result.including(GuardResult("profile", "pass", sections=((PROFILE, stopped),)))
+        shares = first.account_lines()
+        if shares:  # "where the time went" opens with the database's share, say
+            sections = tuple(
+                (title, "\n".join([*shares, body])) for title, body in profile.sections
+            )
+            profile = replace(profile, sections=sections)
+        return result.including(profile)
 
 
 def _single_call(thunk: Callable[[], object]) -> Measurement:

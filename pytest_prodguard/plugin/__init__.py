@@ -30,6 +30,7 @@ CONCERNS = (
     "incidents",
     "postmortem",
     "report",
+    "queries",
     "logs",
     "marker_checks",
 )

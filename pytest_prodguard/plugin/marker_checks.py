@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pytest_prodguard.settings import Settings
 
 #: Markers that configure one test and so may appear once on it.
-SINGLE_USE_MARKERS = ("incident_repro", "latency_budget", "profile_on_failure")
+SINGLE_USE_MARKERS = ("incident_repro", "latency_budget", "profile_on_failure", "query_budget")
 
 
 class MarkerChecks:

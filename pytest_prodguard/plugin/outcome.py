@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pytest_prodguard.settings import Settings
 
 #: A guard failure's progress letter and verbose word (the short summary says FAILED).
-FAILURE_STYLES = {"latency": ("L", "LATENCY")}
+FAILURE_STYLES = {"latency": ("L", "LATENCY"), "queries": ("Q", "QUERIES")}
 
 
 @dataclass(frozen=True)
