@@ -21,6 +21,7 @@ calls at all.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -29,6 +30,11 @@ from collections import Counter
 from types import CodeType, FrameType
 
 from pytest_prodguard.profiling.stacks import Stack, Stacks, frame_label
+
+
+def _gc_callback_codes() -> set[CodeType]:
+    """The code objects of the functions registered in ``gc.callbacks``."""
+    return {code for callback in gc.callbacks if (code := getattr(callback, "__code__", None))}
 
 
 class ThreadSampler:
@@ -83,10 +89,17 @@ class ThreadSampler:
 
     def _stack_below_loop(self, frame: FrameType | None) -> Stack:
         labels: list[str] = []
+        callbacks = _gc_callback_codes()
         while frame is not None:
             if frame.f_code is self.loop_code:
                 return tuple(reversed(labels))
-            labels.append(self._label(frame))
+            if frame.f_code in callbacks:
+                # A garbage-collection callback (Hypothesis installs one) runs inside
+                # whatever frame triggered the collection: its time is the profiled
+                # code's, so the callback and what it called are left out.
+                labels.clear()
+            else:
+                labels.append(self._label(frame))
             frame = frame.f_back
         return ()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 import threading
 from collections import Counter
 
@@ -67,3 +69,30 @@ def test_another_thread_is_sampled_from_the_sampling_thread():
         "Event.wait",
         "Condition.wait",
     }
+
+
+def test_a_garbage_collection_callback_is_left_out_of_the_stack():
+    # Hypothesis registers a gc callback; when a collection runs inside the profiled
+    # code, the callback's frame sits on top of the stack and used to take the samples.
+    stacks = []
+
+    def loop():
+        collect_garbage()
+
+    def collect_garbage():
+        gc.callbacks.append(callback)
+        try:
+            gc.collect()
+        finally:
+            gc.callbacks.remove(callback)
+
+    def callback(phase, info):
+        if phase == "start" and not stacks:
+            stacks.append(sampler._stack_below_loop(sys._getframe()))
+
+    sampler = ThreadSampler(loop_code=loop.__code__, rate=100)
+    loop()
+    assert len(stacks) == 1
+    assert [label.split(" ")[0] for label in stacks[0]] == [
+        collect_garbage.__qualname__
+    ], stacks[0]
