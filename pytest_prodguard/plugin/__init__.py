@@ -8,10 +8,12 @@ this module turns them into test outcomes, report sections and
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
 from collections.abc import Generator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     )
     from pytest_prodguard.incidents.outcome import IncidentSummary
     from pytest_prodguard.latency import LatencySpec, Measurement
-    from pytest_prodguard.report import RunCollector
+    from pytest_prodguard.report import PhaseText, RunCollector
 
 # The marker's signature is repeated here (and checked against
 # incidents.repro.MARKER_SIGNATURE by a test) so that loading the plugin does not
@@ -200,6 +202,8 @@ class ProdguardSession:
         self.started = time.time()
         self.report_error: str | None = None
         self._gate_settings: GateSettings | None = None
+        self.run_report: dict[str, Any] | None = None
+        self.github = os.environ.get("GITHUB_ACTIONS") == "true"
 
     # -- registry
 
@@ -517,12 +521,17 @@ class ProdguardSession:
         report.user_properties.extend(pairs)
 
     def _add_html_extras(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """Embed the flamegraph in pytest-html's report (a local path would not travel)."""
         html = self.config.pluginmanager.getplugin("html")
         svg = next((v for k, v in item.user_properties if k == "prodguard.profile.svg"), None)
         if html is None or not isinstance(svg, str):
             return
+        try:
+            content = Path(svg).read_text(encoding="utf-8")
+        except OSError:
+            return
         extras = list(getattr(report, "extras", []))
-        extras.append(html.extras.url(svg, name="prodguard flamegraph"))
+        extras.append(html.extras.svg(content, name="prodguard flamegraph"))
         report.extras = extras  # type: ignore[attr-defined]
 
     @pytest.hookimpl(tryfirst=True)
@@ -597,9 +606,13 @@ class ProdguardSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Fold every phase report into the run collector."""
         # Without a report file only prodguard results matter: skip the rest cheaply.
-        if self.settings.report is None and not any(
-            isinstance(name, str) and name.startswith("prodguard.")
-            for name, _ in report.user_properties
+        if (
+            self.settings.report is None
+            and not self.github
+            and not any(
+                isinstance(name, str) and name.startswith("prodguard.")
+                for name, _ in report.user_properties
+            )
         ):
             return
         self.collector.add(
@@ -609,6 +622,7 @@ class ProdguardSession:
             report.duration,
             report.user_properties,
             xfailed=hasattr(report, "wasxfail") and report.skipped,
+            text=_phase_text(report),
         )
 
     def incident_summary(self) -> IncidentSummary | None:
@@ -635,16 +649,20 @@ class ProdguardSession:
         gap = summary is not None and bool(summary.unguarded_fixed)
         if gap and exitstatus == 0 and self._guards_enforced():
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        if self.settings.report is not None:
-            from pytest_prodguard.report import build_report, write_report
+        if self.settings.report is not None or self.github:
+            from pytest_prodguard.report import build_report, run_environment
 
-            report = build_report(
+            self.run_report = report = build_report(
                 self.collector,
-                sections={"incidents": summary.to_dict() if summary else None},
+                sections={"incidents": self._incidents_section(summary)},
                 started=self.started,
                 finished=time.time(),
                 exit_status=int(session.exitstatus),
+                environment=run_environment(self.config.rootpath),
             )
+        if self.settings.report is not None:
+            from pytest_prodguard.report import write_report
+
             try:
                 write_report(self.settings.report, report)
             except OSError as exc:
@@ -652,6 +670,13 @@ class ProdguardSession:
                 self.report_error = (
                     f"prodguard: could not write report {self.settings.report}: {exc}"
                 )
+
+    def _incidents_section(self, summary: IncidentSummary | None) -> dict[str, Any] | None:
+        """The report's incidents view, with every guarded id (so shard merges see them)."""
+        if summary is None:
+            return None
+        reported = {guard["incident"] for guard in summary.guards}
+        return {**summary.to_dict(), "guarded_ids": sorted(self.guarded_ids | reported)}
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The "prodguard latency" and "prodguard incidents" sections."""
@@ -661,6 +686,11 @@ class ProdguardSession:
         self._incident_summary(terminalreporter)
         if self.settings.report is not None and self.report_error is None:
             terminalreporter.write_line(f"prodguard report: {self.settings.report}")
+        if self.run_report is not None and self.github:
+            from pytest_prodguard.report.github import publish
+
+            for line in publish(self.run_report, self.settings.report):
+                terminalreporter.write_line(line)
 
     def _latency_summary(self, terminalreporter: Any) -> None:
         tests = self._collector.with_results("latency") if self._collector else []
@@ -717,6 +747,25 @@ class ProdguardSession:
             if "::" in arg or (invocation / target).is_file():
                 return False
         return True
+
+
+def _phase_text(report: pytest.TestReport) -> PhaseText | None:
+    """The failure (or skip/xfail reason) text of a phase report, with the test's location."""
+    from pytest_prodguard.report import PhaseText
+
+    path, line, _ = report.location
+    line_1 = line + 1 if line is not None else None
+    if report.passed and not hasattr(report, "wasxfail"):
+        return PhaseText(path=path, line=line_1)
+    if hasattr(report, "wasxfail"):
+        reason = str(report.wasxfail) or "expected failure"
+        return PhaseText.short(f"xfail: {reason}", report.longreprtext, path, line_1)
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # a skip: (file, line, "Skipped: reason")
+        return PhaseText.short(str(longrepr[2]), "", path, line_1)
+    crash = getattr(longrepr, "reprcrash", None)
+    message = getattr(crash, "message", None) or report.longreprtext
+    return PhaseText.short(message, report.longreprtext, path, line_1)
 
 
 def _requested_fixtures(item: pytest.Item) -> list[str]:

@@ -1,0 +1,77 @@
+"""Flamegraph SVG files embedded in the HTML report, within a size budget.
+
+The profiler writes a plain SVG (``profiling/svg.py``: one ``<g>`` per frame
+with a ``<title>`` hover text, no script). It is inlined as markup so the hover
+texts work with no JavaScript; its stylesheet is scoped so it cannot restyle
+the page. An SVG that carries script (another tool's flamegraph) is embedded as
+an image instead, which browsers render without running it. A per-report
+budget keeps thousands of failures from making a report nobody can open.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Measured: the flamegraph of a test with ~300 distinct frames is 60-90 kB.
+MAX_FLAMEGRAPH_BYTES = 400_000
+#: 50 flamegraphs of typical size fit, and the page stays under 5 MB with 5,000 tests.
+MAX_TOTAL_BYTES = 3_500_000
+
+_PROLOG = re.compile(r"<\?xml[^>]*\?>\s*", re.IGNORECASE)
+_STYLE_RULE = re.compile(r"(^|})\s*([a-z]+)\s*\{")
+
+
+@dataclass
+class FlamegraphBudget:
+    """Bytes of SVG this report may still embed."""
+
+    left: int = MAX_TOTAL_BYTES
+    embedded: int = 0
+    skipped: int = 0
+
+    def take(self, size: int) -> bool:
+        """Spend ``size`` bytes if the budget allows it."""
+        if size > MAX_FLAMEGRAPH_BYTES or size > self.left:
+            self.skipped += 1
+            return False
+        self.left -= size
+        self.embedded += 1
+        return True
+
+
+def embed_flamegraph(path: str, budget: FlamegraphBudget) -> str:
+    """HTML showing the flamegraph at ``path``, or a line saying why it is not shown."""
+    esc = html.escape
+    try:
+        svg = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"<p class='legend'>flamegraph {esc(path)} not embedded: {esc(str(exc))}</p>"
+    if not budget.take(len(svg)):
+        return (
+            f"<p class='legend'>flamegraph not embedded (report size budget spent): {esc(path)}</p>"
+        )
+    caption = (
+        "<p class='legend'>flamegraph: width is time; hover a frame for its full name and "
+        f"share. File: {esc(path)}</p>"
+    )
+    return f"<div class='flame'>{caption}{inline_svg(svg)}</div>"
+
+
+def inline_svg(svg: str) -> str:
+    """The SVG as markup for an HTML page (scoped styles), or as an image if it has script."""
+    if re.search(r"<script|\son[a-z]+\s*=", svg, re.IGNORECASE):
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        return f"<img alt='flamegraph' src='data:image/svg+xml;base64,{data}'>"
+    body = _PROLOG.sub("", svg, count=1)
+    body = re.sub(r"<!DOCTYPE[^>]*>\s*", "", body, count=1, flags=re.IGNORECASE)
+    body = re.sub(r"<svg\b", "<svg class='flamegraph'", body, count=1)
+    return re.sub(r"<style>(.*?)</style>", _scoped_style, body, count=1, flags=re.DOTALL)
+
+
+def _scoped_style(match: re.Match[str]) -> str:
+    rules = _STYLE_RULE.sub(lambda m: f"{m.group(1)} .flamegraph {m.group(2)} {{", match.group(1))
+    return f"<style>{rules}</style>"
