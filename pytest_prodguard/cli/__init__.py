@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pytest_prodguard.errors import ProdguardUsageError
 
 #: Modules of this package that add subcommands, in ``prodguard --help`` order.
-SUBCOMMANDS: tuple[str, ...] = ("incidents", "report", "baselines", "profile")
+SUBCOMMANDS: tuple[str, ...] = ("incidents", "report", "baselines", "profile", "init")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,9 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``prodguard`` argument parser with every subcommand registered."""
+    from pytest_prodguard import __version__
+
     parser = argparse.ArgumentParser(
         prog="prodguard", description="pytest-prodguard's registry, report and profiling tools"
     )
+    parser.add_argument("--version", action="version", version=f"pytest-prodguard {__version__}")
     commands = parser.add_subparsers(title="commands")
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"pytest_prodguard.cli.{name}")

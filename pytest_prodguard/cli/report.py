@@ -1,4 +1,9 @@
-"""``prodguard report``: show or convert a ``--prodguard-report`` JSON file."""
+"""``prodguard report``: show, convert or merge ``--prodguard-report`` JSON files.
+
+``prodguard report run.json`` prints every test grouped by outcome;
+``--html OUT`` writes the HTML page instead; ``prodguard report merge A.json
+B.json ... -o all.json`` merges CI shard reports into one.
+"""
 
 from __future__ import annotations
 
@@ -10,36 +15,73 @@ from typing import Any
 from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.files import atomic_write_text
 
+USAGE = (
+    "prodguard report RUN.json [--html OUT.html] | prodguard report merge A.json B.json ... -o OUT"
+)
+
 
 def register(commands: Any) -> None:
-    """Add ``prodguard report``."""
-    report = commands.add_parser("report", help="show or convert a --prodguard-report JSON file")
-    report.add_argument("path", type=Path)
-    report.add_argument("--html", type=Path, help="write an HTML page instead of printing")
+    """Add ``prodguard report`` (and its ``merge`` form)."""
+    report = commands.add_parser(
+        "report",
+        help="show a --prodguard-report JSON file, convert it to HTML, or merge shard reports",
+        usage=USAGE,
+    )
+    report.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a report, or: merge A.json B.json"
+    )
+    report.add_argument("--html", type=Path, help="write the HTML page instead of printing")
+    report.add_argument(
+        "-o", "--output", type=Path, help="merge: where to write the merged report (.json or .html)"
+    )
     report.set_defaults(handler=_report)
 
 
 def _report(args: argparse.Namespace) -> int:
-    from pytest_prodguard.report import render_html
-
-    try:
-        report = json.loads(args.path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ProdguardUsageError(
-            "path", str(args.path), f"a prodguard JSON report ({exc})"
-        ) from None
+    if args.paths[0] == "merge":
+        return _merge(args)
+    if len(args.paths) != 1 or args.output is not None:
+        raise ProdguardUsageError("paths", args.paths, f"one report path; usage: {USAGE}")
+    report = load_report(Path(args.paths[0]))
     if args.html:
+        from pytest_prodguard.report import render_html
+
         atomic_write_text(args.html, render_html(report))
         print(f"wrote {args.html}")
         return 0
-    print(f"outcomes: {report.get('outcomes')}  duration: {report.get('duration')} s")
-    incidents = report.get("incidents") or {}
-    for guard in incidents.get("guards", []):
-        print(f"  {guard['outcome']:<12} {guard['incident']} {guard['title']}")
-    for incident in incidents.get("unguarded_fixed", []):
-        print(f"  {'no guard':<12} {incident['id']} {incident['title']}")
-    for test in report.get("tests", []):
-        kinds = sorted(k for k in test if k not in ("nodeid", "outcome", "duration"))
-        if kinds:
-            print(f"{test['outcome']:<8} {test['nodeid']}  [{', '.join(kinds)}]")
+    from pytest_prodguard.report.text import report_text
+
+    print(report_text(report), end="")
     return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from pytest_prodguard.report import write_report
+    from pytest_prodguard.report.merge import merge_reports
+
+    paths = [Path(path) for path in args.paths[1:]]
+    if not paths:
+        raise ProdguardUsageError("merge", "", f"at least one shard report; usage: {USAGE}")
+    output: Path | None = args.output or args.html
+    if output is None or output.suffix not in (".json", ".html"):
+        raise ProdguardUsageError("-o", str(output), "an output path ending in .json or .html")
+    shards = [(str(path), load_report(path)) for path in paths]  # all read before any write
+    merged = merge_reports(shards)
+    write_report(output, merged)
+    gaps = len((merged.get("incidents") or {}).get("unguarded_fixed") or ())
+    print(
+        f"merged {len(shards)} reports ({len(merged['tests'])} tests, {gaps} fixed incidents "
+        f"without a guard) into {output}"
+    )
+    return 0
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """Read and shape-check a prodguard JSON report; a usage error names what is wrong."""
+    from pytest_prodguard.report import check_report_shape
+
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProdguardUsageError("path", str(path), f"a prodguard JSON report ({exc})") from None
+    return check_report_shape(report, str(path))
