@@ -526,11 +526,15 @@ class ProdguardSession:
         svg = next((v for k, v in item.user_properties if k == "prodguard.profile.svg"), None)
         if html is None or not isinstance(svg, str):
             return
+        import base64
+
         try:
-            content = Path(svg).read_text(encoding="utf-8")
+            content = base64.b64encode(Path(svg).read_bytes()).decode("ascii")
         except OSError:
             return
         extras = list(getattr(report, "extras", []))
+        # pytest-html takes images as base64 and inlines them (--self-contained-html) or
+        # writes them next to the report: either way they travel with it.
         extras.append(html.extras.svg(content, name="prodguard flamegraph"))
         report.extras = extras  # type: ignore[attr-defined]
 

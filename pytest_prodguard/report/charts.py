@@ -145,7 +145,7 @@ def _row_svg(row: Row, top: int) -> str:
         )
     text = f"{_fmt(row.estimate, row.unit)} [{_fmt(row.low, row.unit)}, {_fmt(row.high, row.unit)}]"
     if _ok(row.limit):
-        text += f" ≤ {_fmt(row.limit, row.unit)}?"
+        text += f", {'limit' if row.unit == 'x' else 'budget'} {_fmt(row.limit, row.unit)}"
     parts.append(
         f'<text x="{LABEL_WIDTH + _PLOT + 6}" y="{middle + 4:.1f}" class="val">'
         f"{html.escape(text)}</text>"

@@ -287,10 +287,11 @@ def _article(test: Mapping[str, Any], anchor: str, budget: FlamegraphBudget | No
         parts.append(f"<details><summary>failure text</summary><pre>{esc(test['failure'])}</pre>")
         parts.append("</details>")
     for guard in test.get("incident") or ():
+        guarantee = f" ({esc(str(guard['guarantee']))})" if guard.get("guarantee") else ""
         parts.append(
             f"<p>incident {esc(str(guard.get('incident')))}: "
             f"<span class='{esc(str(guard.get('outcome')))}'>{esc(str(guard.get('outcome')))}"
-            f"</span> ({esc(str(guard.get('guarantee') or ''))})</p>"
+            f"</span>{guarantee}</p>"
         )
     for call in latency_calls(test):
         details = esc(str((call.get("verdict") or {}).get("details") or call.get("headline")))
@@ -318,11 +319,10 @@ def _profile(
     body = f"<pre>{esc(chr(10).join(lines))}</pre>" if lines else ""
     if record.get("note"):
         body += f"<p>note: {esc(str(record['note']))}</p>"
-    svg_path = (test.get("profile_files") or {}).get("svg") or (record.get("files") or {}).get(
-        "svg"
-    )
-    if svg_path and budget is not None:
-        body += embed_flamegraph(str(svg_path), budget)
+    files = {**(record.get("files") or {}), **(test.get("profile_files") or {})}
+    if files.get("svg") and budget is not None:
+        raw = str(files["raw"]) if files.get("raw") else None
+        body += embed_flamegraph(str(files["svg"]), budget, raw=raw, title=str(test["nodeid"]))
     return f"<details open><summary>{head}</summary>{body}</details>"
 
 
