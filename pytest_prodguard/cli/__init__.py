@@ -26,6 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pytest_prodguard.cli.profile import run_profile
 
             return run_profile(args_list[1:])
+        if args_list[:2] == ["report", "merge"]:
+            from pytest_prodguard.cli.report import run_merge
+
+            return run_merge(args_list[2:])
         parser = build_parser()
         args = parser.parse_args(args_list)
         if not hasattr(args, "handler"):

@@ -38,8 +38,6 @@ def register(commands: Any) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    if args.paths[0] == "merge":
-        return _merge(args)
     if len(args.paths) != 1 or args.output is not None:
         raise ProdguardUsageError("paths", args.paths, f"one report path; usage: {USAGE}")
     report = load_report(Path(args.paths[0]))
@@ -55,17 +53,24 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _merge(args: argparse.Namespace) -> int:
+def run_merge(argv: list[str]) -> int:
+    """``prodguard report merge A.json B.json ... -o OUT``: options and paths in any order."""
     from pytest_prodguard.report import write_report
     from pytest_prodguard.report.merge import merge_reports
 
-    paths = [Path(path) for path in args.paths[1:]]
-    if not paths:
-        raise ProdguardUsageError("merge", "", f"at least one shard report; usage: {USAGE}")
-    output: Path | None = args.output or args.html
-    if output is None or output.suffix not in (".json", ".html"):
+    parser = argparse.ArgumentParser(
+        prog="prodguard report merge",
+        description="merge the --prodguard-report JSON files of CI shards into one report",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="SHARD.json")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="the merged report (.json or .html)"
+    )
+    args = parser.parse_intermixed_args(argv)
+    output: Path = args.output
+    if output.suffix not in (".json", ".html"):
         raise ProdguardUsageError("-o", str(output), "an output path ending in .json or .html")
-    shards = [(str(path), load_report(path)) for path in paths]  # all read before any write
+    shards = [(str(path), load_report(path)) for path in args.paths]  # all read before any write
     merged = merge_reports(shards)
     write_report(output, merged)
     gaps = len((merged.get("incidents") or {}).get("unguarded_fixed") or ())
