@@ -16,4 +16,5 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     folder = tmp_path_factory.mktemp("real-run")
     done = run_suite(folder, "--prodguard-report=run.json")
     assert done.returncode == 1, done.stdout + done.stderr
+    (folder / "stdout.txt").write_text(done.stdout, encoding="utf-8")
     return folder, json.loads((folder / "run.json").read_text(encoding="utf-8"))

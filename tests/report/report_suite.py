@@ -91,18 +91,23 @@ prodguard_profile_with = builtin
 """
 
 
-def run_suite(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the suite above in ``folder`` (a subprocess, so the profiler works as for users)."""
+def run_suite(
+    folder: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the suite above in ``folder`` (a subprocess, so the profiler works as for users).
+
+    ``env`` adds variables to a copy of this process's environment (GitHub's left out).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "incidents.toml").write_text(REGISTRY, encoding="utf-8")
     (folder / "test_suite.py").write_text(SUITE, encoding="utf-8")
     (folder / "pytest.ini").write_text(INI, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PYTEST_XDIST"))}
-    env["PRODGUARD_PYSPY"] = "0"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PYTEST_XDIST"))}
+    environ.update(env or {}, PRODGUARD_PYSPY="0")
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", *args],
         cwd=folder,
-        env=env,
+        env=environ,
         capture_output=True,
         text=True,
         timeout=300,
