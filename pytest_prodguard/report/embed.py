@@ -24,7 +24,7 @@ TARGET_FLAMEGRAPH_BYTES = 50_000
 MAX_FLAMEGRAPH_BYTES = 400_000
 #: 50 flamegraphs of the target size fit, and 5,000 tests stay under 5 MB (benchmarks/).
 MAX_TOTAL_BYTES = 3_000_000
-_MIN_WIDTHS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # pixels, tried in turn when redrawing
+_MIN_WIDTHS = (4.0, 8.0, 16.0, 32.0)  # pixels, tried in turn; a frame under 4 px shows no label
 
 _PROLOG = re.compile(r"<\?xml[^>]*\?>\s*", re.IGNORECASE)
 _STYLE_RULE = re.compile(r"(^|})\s*([a-z]+)\s*\{")
