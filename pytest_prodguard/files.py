@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
+from collections.abc import Callable
 from pathlib import Path
+
+#: Mode asked of the kernel for a new file; the user's umask then applies, as for ``open()``.
+_NEW_FILE_MODE = 0o666
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -12,15 +17,53 @@ def atomic_write_text(path: Path, text: str) -> None:
 
     The data goes to a temporary file in the same folder, is flushed to disk, and
     replaces ``path`` with :func:`os.replace`, which is atomic on POSIX and Windows.
+    A new file gets the mode the user's umask allows (like pytest's JUnit XML); an
+    existing file keeps its mode.
     """
+    data = text.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    keep_mode = _existing_mode(path)
+    fd, tmp = _create_temporary(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            if keep_mode is not None:
+                os.fchmod(handle.fileno(), keep_mode)
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _existing_mode(path: Path) -> int | None:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new, exclusively created file beside ``path``; ``os.open`` applies the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, _NEW_FILE_MODE), tmp
+        except FileExistsError:  # pragma: no cover - 48 random bits collided
+            continue
+
+
+def decode_utf8(data: bytes, error: Callable[[str], Exception]) -> str:
+    """``data`` as UTF-8 text; otherwise raise ``error(problem)``, the problem naming the byte.
+
+    Callers build the error so that it names their file and field; the problem
+    reads ``not UTF-8 text (byte 0xff at offset 12)``.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None

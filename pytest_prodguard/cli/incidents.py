@@ -10,9 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.files import atomic_write_text
 from pytest_prodguard.incidents import SEVERITIES, load_registry
 from pytest_prodguard.incidents.outcome import label
+from pytest_prodguard.incidents.writer import (
+    TomlValue,
+    append_incident,
+    toml_string,
+    validate_date,
+    validate_incident_id,
+)
 
 _ERROR_LINE = re.compile(r"\b(ERROR|CRITICAL|FATAL|Traceback|Exception|panic)\b", re.IGNORECASE)
 _ID_KEYS = ("request_id", "trace_id", "traceId", "requestId", "correlation_id")
@@ -100,23 +106,34 @@ def _check_report_guards(report_path: Path, registry_path: Path) -> int:
 
 def _incidents_new(args: argparse.Namespace) -> int:
     path: Path = args.registry
-    registry = load_registry(path) if path.exists() else None
-    known = set(registry.incidents) if registry else set()
-    date = args.date or dt.date.today().isoformat()
-    incident_id = args.incident_id or _next_id(known, date[:4])
+    known = set(load_registry(path).incidents) if path.exists() else set()
+    date = validate_date(args.date, field="--date") if args.date is not None else dt.date.today()
+    if args.incident_id is not None:
+        validate_incident_id(args.incident_id, field="--id")
+    incident_id = args.incident_id or _next_id(known, str(date.year))
     if incident_id in known:
         raise ProdguardUsageError("--id", incident_id, f"an id not yet in {path}")
     excerpt, facts = _log_excerpt(args.from_log) if args.from_log else ("", {})
-    entry = _toml_entry(incident_id, args.title, args.severity, date, facts)
-    previous = path.read_text(encoding="utf-8") if path.exists() else ""
-    separator = "\n" if previous and not previous.endswith("\n\n") else ""
-    atomic_write_text(path, previous + separator + entry)
-    load_registry(path)  # the file must still parse; raises with file and line if not
-    if excerpt:
-        atomic_write_text(path.parent / "incidents" / incident_id / "log-excerpt.txt", excerpt)
+    fields: dict[str, TomlValue] = {
+        "id": incident_id,
+        "title": _title(args.title),
+        "severity": args.severity,
+        "status": "open",
+        "date": date,
+        **facts,
+    }
+    append_incident(path, fields, {"log-excerpt.txt": excerpt} if excerpt else None)
     print(f"added {incident_id} to {path}")
     print(_guard_skeleton(incident_id, bool(excerpt)))
     return 0
+
+
+def _title(value: str) -> str:
+    """The title, refused here (named as the flag) if blank or not storable as TOML."""
+    if not value.strip():
+        raise ProdguardUsageError("--title", value, "a non-empty text")
+    toml_string(value, field="--title")
+    return value
 
 
 def _next_id(known: set[str], year: str) -> str:
@@ -157,26 +174,6 @@ def _ids_in(line: str) -> list[str]:
     if not isinstance(record, dict):
         return []
     return [str(record[key]) for key in _ID_KEYS if key in record]
-
-
-def _toml_entry(
-    incident_id: str, title: str, severity: str, date: str, facts: dict[str, Any]
-) -> str:
-    lines = [
-        "[[incident]]",
-        f"id = {json.dumps(incident_id)}",
-        f"title = {json.dumps(title)}",
-        f'severity = "{severity}"',
-        'status = "open"',
-        f"date = {date}",
-    ]
-    if "summary" in facts:
-        lines.append(f"summary = {json.dumps(facts['summary'])}")
-    if "request_ids" in facts:
-        lines.append(f"request_ids = {json.dumps(facts['request_ids'])}")
-    if "errors_in_log" in facts:
-        lines.append(f"errors_in_log = {facts['errors_in_log']}")
-    return "\n".join(lines) + "\n"
 
 
 def _guard_skeleton(incident_id: str, has_excerpt: bool) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.files import decode_utf8
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -106,12 +107,22 @@ def load_registry(path: Path) -> Registry:
     Raises :class:`RegistryError` naming the file (and line, for TOML syntax
     errors) on any problem.
     """
+    return parse_registry(path, read_registry_text(path))
+
+
+def read_registry_text(path: Path) -> str:
+    """The registry's text; a missing, unreadable or non-UTF-8 file is a :class:`RegistryError`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise RegistryError(path, "file not found") from None
     except OSError as exc:
         raise RegistryError(path, f"cannot read: {exc}") from None
+    return decode_utf8(data, lambda problem: RegistryError(path, f"{problem}; TOML must be UTF-8"))
+
+
+def parse_registry(path: Path, text: str) -> Registry:
+    """Parse and validate registry ``text`` (read from, or about to be written to, ``path``)."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
