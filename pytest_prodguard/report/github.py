@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_prodguard.report.html import environment_line, latency_calls
+from pytest_prodguard.report.html import GUARD_ORDER, environment_line, latency_calls
 
 MAX_ANNOTATIONS = 10
 MAX_SUMMARY_BYTES = 1_000_000  # GitHub's cap is 1 MiB (1,048,576 bytes); keep a margin
@@ -178,8 +178,7 @@ def _incident_rows(report: Mapping[str, Any]) -> list[str]:
         return []
     rows = ["### Incidents", "", "| outcome | incident | severity | title | test |"]
     rows.append("|---" * 5 + "|")
-    order = {"regressed": 0, "now-passes": 1, "reproducing": 2, "not-run": 3, "guarded": 4}
-    for guard in sorted(guards, key=lambda g: order.get(str(g.get("outcome")), 9)):
+    for guard in sorted(guards, key=lambda g: GUARD_ORDER.get(str(g.get("outcome")), 9)):
         rows.append(
             f"| {guard.get('outcome')} | {_cell(guard.get('incident'))} | {guard.get('severity')}"
             f" | {_cell(guard.get('title'))} | `{_cell(guard.get('nodeid'))}` |"

@@ -21,6 +21,8 @@ from pytest_prodguard.report.embed import FlamegraphBudget, embed_flamegraph
 
 #: Outcomes in the order the page lists them: the worst news first.
 OUTCOME_ORDER = ("error", "failed", "xfailed", "skipped", "passed")
+#: Guard outcomes in the order tables list them: the worst news first.
+GUARD_ORDER = {"regressed": 0, "now-passes": 1, "reproducing": 2, "not-run": 3, "guarded": 4}
 #: Result kinds with a dedicated rendering; any other kind is shown generically.
 SHOWN_ELSEWHERE = frozenset({"incident", "latency", "profile", "robustness", "ab"})
 FIXED_KEYS = frozenset(
@@ -164,8 +166,9 @@ def _incidents(incidents: Mapping[str, Any] | None) -> str:
         return ""
     esc = html.escape
     rows = []
-    order = {"regressed": 0, "now-passes": 1, "reproducing": 2, "not-run": 3, "guarded": 4}
-    guards = sorted(incidents.get("guards") or (), key=lambda g: order.get(g.get("outcome"), 9))
+    guards = sorted(
+        incidents.get("guards") or (), key=lambda g: GUARD_ORDER.get(g.get("outcome"), 9)
+    )
     for guard in guards:
         outcome = str(guard.get("outcome", ""))
         rows.append(

@@ -7,6 +7,7 @@ from typing import Any
 
 from pytest_prodguard.report.html import (
     FIXED_KEYS,
+    GUARD_ORDER,
     OUTCOME_ORDER,
     SHOWN_ELSEWHERE,
     environment_line,
@@ -57,7 +58,7 @@ def _incident_lines(incidents: Mapping[str, Any] | None) -> list[str]:
     guards = incidents.get("guards") or []
     gaps = incidents.get("unguarded_fixed") or []
     lines = ["", f"INCIDENTS: {len(guards)} guard results, {len(gaps)} fixed without a guard"]
-    for guard in guards:
+    for guard in sorted(guards, key=lambda g: GUARD_ORDER.get(str(g.get("outcome")), 9)):
         word = _GUARD_WORDS.get(str(guard.get("outcome")), str(guard.get("outcome")))
         lines.append(
             f"  {word:<11} {guard.get('incident')} [{guard.get('severity')}] "

@@ -190,3 +190,40 @@ def test_headless_chromium_renders_the_sections_and_runs_the_filter(page, tmp_pa
 def test_the_readme_screenshot_is_committed():
     shot = Path(__file__).parents[2] / "docs" / "report.png"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_robustness_failures_show_the_minimal_example_and_slices_and_ab_its_checklist():
+    test = {
+        "nodeid": "t.py::test_model",
+        "outcome": "failed",
+        "duration": 0.1,
+        "robustness": [
+            {
+                "check": "assert_robust",
+                "passed": False,
+                "failure_rate": 0.25,
+                "n_checked": 400,
+                "minimal": {"variation": "upper()", "original": "good", "varied": "GOOD",
+                            "output": "pos", "varied_output": "neg"},
+                "slices": {"findings": [{"description": "all caps", "failures_with": 90,
+                                         "n_failures": 100, "passes_with": 3, "n_passes": 300,
+                                         "p_value": 1e-9}]},
+            }
+        ],
+        "ab": [
+            {
+                "ready": False,
+                "control": "A",
+                "treatment": "B",
+                "checks": [{"name": "sample ratio", "status": "fail", "summary": "p = 1e-6",
+                            "advice": "check assignment"}],
+            }
+        ],
+    }  # fmt: skip
+    report = {"outcomes": {"failed": 1}, "tests": [test], "incidents": None}
+    page = render_html(report)
+    failures = page[page.index("id='failures'") : page.index("id='tests'")]
+    for text in ("assert_robust", "failure_rate 0.25", "n_checked 400", "GOOD", "all caps",
+                 "90/100", "3/300", "A/B checklist", "not ready", "sample ratio",
+                 "check assignment"):  # fmt: skip
+        assert text in failures
