@@ -21,9 +21,9 @@ event data.
 
 from __future__ import annotations
 
-from pytest_prodguard.extras import require_extra
+from pytest_prodguard.extras import require_extra as _require_extra
 
-require_extra("ab", "pytest_prodguard.ab", ("numpy", "scipy"))
+_require_extra("ab", "pytest_prodguard.ab", ("numpy", "scipy"))
 
 from pytest_prodguard.ab.checklist import (
     CheckResult,

@@ -20,9 +20,9 @@ failures are known, what the failing inputs have in common. See
 
 from __future__ import annotations
 
-from pytest_prodguard.extras import require_extra
+from pytest_prodguard.extras import require_extra as _require_extra
 
-require_extra("robustness", "pytest_prodguard.robustness", ("numpy", "hypothesis"))
+_require_extra("robustness", "pytest_prodguard.robustness", ("numpy", "hypothesis"))
 
 from pytest_prodguard.robustness._calibration import (
     CalibrationBin,

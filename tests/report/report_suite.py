@@ -48,7 +48,7 @@ def test_latency_met(latency):
     latency(sum, range(100))
 
 
-@pytest.mark.latency_budget(p95="1us", max_time="0.3s")
+@pytest.mark.latency_budget(p95="1us", max_time="2s")
 def test_latency_exceeded(latency):
     latency(sum, range(20000))
 
