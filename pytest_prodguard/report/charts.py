@@ -17,9 +17,9 @@ from typing import Any
 
 from pytest_prodguard.units import format_bytes, format_duration
 
-WIDTH = 720
+WIDTH = 780
 LABEL_WIDTH = 150
-VALUE_WIDTH = 250
+VALUE_WIDTH = 300
 ROW_HEIGHT = 26
 _PLOT = WIDTH - LABEL_WIDTH - VALUE_WIDTH
 _COLOURS = {

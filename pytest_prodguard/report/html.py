@@ -3,7 +3,8 @@
 Everything is inline (CSS, a little JavaScript, SVG charts and flamegraphs):
 the file opens from a CI artifact with no network. Without JavaScript every
 section is there and readable; with it, a filter bar narrows the tests by
-outcome and text. Details (failure text, flamegraphs, records) sit in closed
+outcome and text (a link ending in ``#q=TEXT`` opens the page filtered). Details
+(failure text, flamegraphs, records) sit in closed
 ``<details>`` elements, which the browser neither lays out nor paints until
 opened: that keeps first paint fast for thousands of tests.
 """
@@ -58,6 +59,7 @@ _SCRIPT = """
 var bar=document.getElementById('filters');if(!bar)return;bar.hidden=false;
 var q=document.getElementById('q'),boxes=bar.querySelectorAll('input[type=checkbox]');
 var items=null,texts=null,shown=document.getElementById('shown');
+var rows=[].slice.call(document.querySelectorAll('#tests tr[data-outcome]'));
 function apply(){
  if(!items){items=[].slice.call(document.querySelectorAll('[data-outcome]'));
   texts=items.map(function(e){return e.textContent.toLowerCase();});}
@@ -65,9 +67,11 @@ function apply(){
  var t=q.value.trim().toLowerCase(),count=0;
  items.forEach(function(e,i){
   var ok=on[e.getAttribute('data-outcome')]&&(!t||texts[i].indexOf(t)>=0);
-  e.hidden=!ok;if(ok&&e.tagName==='TR')count++;});
- shown.textContent=count+' tests shown';}
+  e.hidden=!ok;});
+ rows.forEach(function(r){if(!r.hidden)count++;});
+ shown.textContent=count+' of '+rows.length+' tests shown';}
 q.addEventListener('input',apply);boxes.forEach(function(b){b.addEventListener('change',apply);});
+var m=/^#q=(.*)$/.exec(location.hash);if(m){q.value=decodeURIComponent(m[1]);apply();}
 })();
 """
 

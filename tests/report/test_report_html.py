@@ -178,6 +178,12 @@ def test_headless_chromium_renders_the_sections_and_runs_the_filter(page, tmp_pa
     for section in SECTIONS:
         assert f'id="{section}"' in dom
     assert '<form id="filters" onsubmit="return false">' in dom  # the script un-hid it
+    filtered = chromium("--dump-dom", path.as_uri() + "#q=guard_regressed").stdout
+    rows = [line for line in filtered.split("<tr ")[1:] if "data-outcome" in line]
+    shown = [row for row in rows if " hidden" not in row.split(">", 1)[0]]
+    assert len(shown) == 2  # the incident table's row and the tests table's row
+    assert all("test_guard_regressed" in row for row in shown)
+    assert "1 of 9 tests shown" in filtered
     shot = tmp_path / "shot.png"
     chromium(f"--screenshot={shot}", "--window-size=1200,1600", path.as_uri())
     data = shot.read_bytes()
