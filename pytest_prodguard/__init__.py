@@ -7,9 +7,9 @@ on demand by the user.
 
 from __future__ import annotations
 
-from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.errors import LatencyWarning, ProdguardUsageError
 from pytest_prodguard.recorder import record
 
-__all__ = ["ProdguardUsageError", "__version__", "record"]
+__all__ = ["LatencyWarning", "ProdguardUsageError", "__version__", "record"]
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""The one error type every domain package raises for bad user input."""
+"""The one error type every domain package raises for bad user input, and the warning class."""
 
 from __future__ import annotations
 
@@ -18,3 +18,12 @@ class ProdguardUsageError(ValueError):
         self.source = source
         where = f" ({source})" if source else ""
         super().__init__(f"{field}={value!r}{where}: {accepted}")
+
+
+class LatencyWarning(UserWarning):
+    """A latency budget's warn tier was exceeded, or its verdict stayed undecided.
+
+    Emitted while the test runs, at the test's definition, so ``-W error`` (or
+    ``filterwarnings = error::pytest_prodguard.LatencyWarning``) fails the test.
+    A met budget never warns.
+    """

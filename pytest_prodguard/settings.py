@@ -161,6 +161,15 @@ class Settings:
     profile_seconds: float
     profile_dir: Path
     profile_top: int
+    #: the keys set on the command line or in the ini file (not left at their default)
+    explicit: frozenset[str] = frozenset()
+
+    def profiler_for(self, marker_profiler: str | None) -> str:
+        """The profiler for a test: an explicit option (command line or ini) wins over
+        the ``profile_on_failure(profiler=...)`` marker, which wins over the default."""
+        if "prodguard_profile_with" in self.explicit or marker_profiler is None:
+            return self.profile_with
+        return marker_profiler
 
 
 def parse_tolerance(value: object, *, source: str) -> float:
@@ -277,4 +286,9 @@ def build_settings(
         profile_seconds=values["prodguard_profile_seconds"],
         profile_dir=path("prodguard_profile_dir", ".prodguard/profiles"),
         profile_top=values["prodguard_profile_top"],
+        explicit=frozenset(key for key in values if _given(cli_values, ini_values, key)),
     )
+
+
+def _given(cli_values: Mapping[str, object], ini_values: Mapping[str, object], key: str) -> bool:
+    return cli_values.get(key) is not None or ini_values.get(key) not in (None, "", [])

@@ -31,6 +31,7 @@ from pytest_prodguard.incidents import (
     runs_for_rate,
 )
 from pytest_prodguard.incidents import outcome as guard_text
+from pytest_prodguard.incidents.outcome import GuardRecord
 
 ENTRY = """
 [[incident]]
@@ -499,13 +500,14 @@ class TestMessages:
 
 class TestSummary:
     def guard(self, incident, outcome, nodeid):
-        return {
-            "incident": incident,
-            "title": f"title {incident}",
-            "severity": "HIGH",
-            "outcome": outcome,
-            "nodeid": nodeid,
-        }
+        return GuardRecord(
+            incident=incident,
+            title=f"title {incident}",
+            severity="HIGH",
+            status="fixed",
+            outcome=outcome,
+            nodeid=nodeid,
+        )
 
     def test_unguarded_fixed_incidents_are_the_registrys_fixed_ones_nobody_guards(
         self, write_registry

@@ -405,10 +405,29 @@ def test_not_callable(latency):
 
 
 class TestStatus:
-    def test_a_latency_failure_gets_the_letter_L(self, tester):
+    def test_a_latency_failure_gets_the_letter_L_and_is_a_FAILED_test(self, tester):
         write(tester, SURE_PASS, SURE_FAIL)
         result = run(tester)
-        result.stdout.fnmatch_lines(["test_budget.py .L", "LATENCY test_budget.py::test_slow - *"])
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "test_budget.py .L",
+                "*short test summary info*",
+                "FAILED test_budget.py::test_slow - latency budget exceeded*",
+            ]
+        )
+        result.stdout.no_fnmatch_line("LATENCY *")
+
+    @pytest.mark.parametrize("tb", ["line", "short"])
+    def test_the_traceback_points_at_the_test_not_at_plugin_code(self, tester, tb):
+        write(tester, SURE_FAIL)
+        result = run(tester, f"--tb={tb}")
+        result.assert_outcomes(failed=1)
+        if tb == "line":
+            result.stdout.fnmatch_lines(["*test_budget.py:5: latency budget exceeded: p95 = *"])
+        else:
+            result.stdout.fnmatch_lines([FAIL_HEADLINE, "test_budget.py:5: in test_slow"])
+        result.stdout.no_fnmatch_line("*pytest_prodguard*")
 
     def test_verbose_output_says_LATENCY(self, tester):
         write(tester, SURE_PASS, SURE_FAIL)
@@ -453,7 +472,7 @@ class TestRecords:
         assert statuses == {"test_fast": ["pass"], "test_slow": ["fail"]}
         failure = root.find(".//testcase[@name='test_slow']/failure")
         assert failure is not None
-        assert failure.get("message", "").startswith("Failed: latency budget exceeded: p95 = ")
+        assert failure.get("message", "").startswith("latency budget exceeded: p95 = ")
 
     def test_json_report_has_a_latency_entry_per_test(self, tester):
         write(tester, SURE_PASS, SURE_FAIL)
@@ -665,7 +684,7 @@ class TestBenchmark:
             [
                 "latency budget exceeded: p95 = * > budget 1 ms [[]n=*",
                 "FAIL * test_bench.py::test_bench [[]benchmark[]]: latency budget exceeded*",
-                "LATENCY test_bench.py::test_bench - *",
+                "FAILED test_bench.py::test_bench - latency budget exceeded*",
             ]
         )
 
@@ -865,7 +884,7 @@ def test_fast(latency, i):
             [
                 "note: latency was measured while 2 pytest-xdist workers ran other tests in "
                 "parallel; budgets were not widened. Run with --dist loadgroup*",
-                "LATENCY test_budget.py::test_slow - *",
+                "FAILED test_budget.py::test_slow - latency budget exceeded*",
             ]
         )
         # seven tests saved at once from two processes: seven whole files, no scratch left

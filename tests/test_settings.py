@@ -216,9 +216,10 @@ class TestBuildSettings:
 
 DUMP_SETTINGS = """
     import dataclasses, json
+    from pytest_prodguard.plugin.common import settings_key
 
     def test_dump(pytestconfig):
-        settings = pytestconfig.pluginmanager.get_plugin("prodguard-session").settings
+        settings = pytestconfig.stash[settings_key]
         data = dataclasses.asdict(settings)
         with open("settings.json", "w") as handle:
             json.dump(data, handle, default=str)

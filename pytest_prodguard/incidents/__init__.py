@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from pytest_prodguard.incidents.artifacts import Artifacts
-from pytest_prodguard.incidents.outcome import GuardOutcome, IncidentContext, classify
+from pytest_prodguard.incidents.outcome import (
+    GuardOutcome,
+    GuardRecord,
+    IncidentContext,
+    classify,
+    guard_result,
+)
 from pytest_prodguard.incidents.registry import (
     SEVERITIES,
     STATUSES,
@@ -26,6 +32,7 @@ __all__ = [
     "STATUSES",
     "Artifacts",
     "GuardOutcome",
+    "GuardRecord",
     "Incident",
     "IncidentContext",
     "Registry",
@@ -33,6 +40,7 @@ __all__ = [
     "ReproSpec",
     "classify",
     "detection_probability",
+    "guard_result",
     "load_registry",
     "parse_repro_marker",
     "runs_for_rate",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pytest_prodguard.incidents.artifacts import Artifacts
 from pytest_prodguard.incidents.registry import Incident, Registry
 from pytest_prodguard.incidents.repro import ReproSpec
+from pytest_prodguard.results import GuardResult
 
 
 class GuardOutcome:
@@ -50,6 +51,81 @@ class IncidentContext:
 def effective_status(spec: ReproSpec, record: Incident) -> str:
     """The marker's status wins over the registry's."""
     return spec.status or record.status
+
+
+@dataclass(frozen=True)
+class GuardRecord:
+    """One guard's result as it travels in ``user_properties`` and the JSON report."""
+
+    incident: str
+    title: str
+    severity: str
+    status: str
+    outcome: str
+    nodeid: str
+    runs: int = 1
+    failed_run: int | None = None
+    guarantee: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable view."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GuardRecord:
+        """The inverse of :meth:`to_dict`; unknown keys are ignored."""
+        failed_run = data.get("failed_run")
+        guarantee = data.get("guarantee")
+        return cls(
+            incident=str(data["incident"]),
+            title=str(data.get("title", "")),
+            severity=str(data.get("severity", "")),
+            status=str(data.get("status", "")),
+            outcome=str(data["outcome"]),
+            nodeid=str(data.get("nodeid", "")),
+            runs=int(data.get("runs", 1)),
+            failed_run=None if failed_run is None else int(failed_run),
+            guarantee=None if guarantee is None else str(guarantee),
+        )
+
+
+def guard_record(
+    context: IncidentContext, outcome: str, failed_run: int | None, nodeid: str
+) -> GuardRecord:
+    """The record of ``context``'s guard test ``nodeid`` ending in ``outcome``."""
+    return GuardRecord(
+        incident=context.record.id,
+        title=context.record.title,
+        severity=context.record.severity,
+        status=context.status,
+        outcome=outcome,
+        nodeid=nodeid,
+        runs=context.spec.runs,
+        failed_run=failed_run,
+        guarantee=context.spec.guarantee(),
+    )
+
+
+def guard_result(
+    context: IncidentContext, outcome: str, failed_run: int | None, nodeid: str
+) -> GuardResult:
+    """What the incident guard says about its test: an open incident's repro is a strict
+    expected failure, a fixed incident's guard only adds its section and record."""
+    record, spec = context.record, context.spec
+    status, headline = "pass", ""
+    if outcome == GuardOutcome.REPRODUCING:
+        status, headline = "xfail", reproducing_reason(record, spec, failed_run)
+    elif outcome == GuardOutcome.NOW_PASSES:
+        status, headline = "fail", now_passes_message(record, spec)
+    return GuardResult(
+        guard="incident",
+        status=status,
+        headline=headline,
+        sections=(
+            (f"prodguard incident {record.id}", guard_section(record, spec, outcome, failed_run)),
+        ),
+        records=(("incident", guard_record(context, outcome, failed_run, nodeid).to_dict()),),
+    )
 
 
 def classify(expected_status: str, test_failed: bool) -> str:
@@ -113,7 +189,7 @@ def runs_line(spec: ReproSpec, failed_run: int | None) -> str:
 class IncidentSummary:
     """The run-level view: guards by outcome and fixed incidents with no guard."""
 
-    guards: tuple[Mapping[str, Any], ...]
+    guards: tuple[GuardRecord, ...]
     unguarded_fixed: tuple[Incident, ...]
     registry_path: str | None
 
@@ -121,7 +197,7 @@ class IncidentSummary:
         """How many guards ended in each outcome."""
         counts: dict[str, int] = {}
         for guard in self.guards:
-            counts[guard["outcome"]] = counts.get(guard["outcome"], 0) + 1
+            counts[guard.outcome] = counts.get(guard.outcome, 0) + 1
         return counts
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,7 +205,7 @@ class IncidentSummary:
         return {
             "registry": self.registry_path,
             "counts": self.counts(),
-            "guards": [dict(guard) for guard in self.guards],
+            "guards": [guard.to_dict() for guard in self.guards],
             "unguarded_fixed": [incident.to_dict() for incident in self.unguarded_fixed],
         }
 
@@ -152,11 +228,11 @@ class IncidentSummary:
         }
         for outcome in order:
             for guard in sorted(
-                (g for g in self.guards if g["outcome"] == outcome), key=lambda g: g["incident"]
+                (g for g in self.guards if g.outcome == outcome), key=lambda g: g.incident
             ):
                 lines.append(
-                    f"{words[outcome]} {guard['incident']} [{guard['severity']}] "
-                    f"{guard['title']} ({guard['nodeid']})"
+                    f"{words[outcome]} {guard.incident} [{guard.severity}] "
+                    f"{guard.title} ({guard.nodeid})"
                 )
         for incident in self.unguarded_fixed:
             lines.append(
@@ -167,7 +243,7 @@ class IncidentSummary:
     def headline(self) -> str:
         """One line with the counts."""
         counts = self.counts()
-        incidents = len({guard["incident"] for guard in self.guards})
+        incidents = len({guard.incident for guard in self.guards})
         parts = [
             f"{incidents} incidents guarded by {len(self.guards)} tests",
             f"{counts.get(GuardOutcome.REGRESSED, 0)} regressed",
@@ -179,7 +255,7 @@ class IncidentSummary:
 
 
 def summarize(
-    guards: Iterable[Mapping[str, Any]],
+    guards: Iterable[GuardRecord],
     registry: Registry | None,
     guarded_ids: Iterable[str],
 ) -> IncidentSummary:

@@ -20,11 +20,7 @@ from pytest_prodguard.latency.baseline import (
     save_baseline,
 )
 from pytest_prodguard.latency.checks import Check
-from pytest_prodguard.latency.compare import (
-    ComparisonVerdict,
-    compare_to_baseline,
-    validate_tolerance,
-)
+from pytest_prodguard.latency.compare import ComparisonVerdict, compare_to_baseline
 from pytest_prodguard.latency.environment import (
     describe_environment,
     fingerprint_label,
@@ -73,5 +69,4 @@ __all__ = [
     "parse_latency_spec",
     "sample",
     "save_baseline",
-    "validate_tolerance",
 ]

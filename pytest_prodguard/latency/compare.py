@@ -43,7 +43,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.latency.baseline import (
     RATIO,
     RAW,
@@ -93,22 +92,6 @@ MIN_RUNS_TO_CHOOSE = 5
 #: smallest of three noisy spreads would understate the spread that is used.
 CHOOSE_FACTOR = 0.8
 _MIN_PAIRS = 3
-
-
-def validate_tolerance(tolerance: object) -> float:
-    """Return ``tolerance`` as a fraction (0.1 = 10%) or raise ProdguardUsageError."""
-    if (
-        isinstance(tolerance, bool)
-        or not isinstance(tolerance, (int, float))
-        or not math.isfinite(tolerance)
-        or not 0 <= tolerance < 10
-    ):
-        raise ProdguardUsageError(
-            "prodguard_baseline_compare",
-            tolerance,
-            "a tolerance as a fraction >= 0 (0.1 or '10%' = fail when more than 10% slower)",
-        )
-    return float(tolerance)
 
 
 @dataclass(frozen=True)
@@ -679,8 +662,10 @@ def leave_out_outliers(runs: Sequence[BaselineRun], prior_sigma: float) -> list[
 def compare_to_baseline(
     measurement: Measurement, baseline: Baseline, *, tolerance: float, nodeid: str = ""
 ) -> ComparisonVerdict:
-    """Compare ``measurement`` with ``baseline`` at ``tolerance`` (0.1 = fail above +10%)."""
-    tolerance = validate_tolerance(tolerance)
+    """Compare ``measurement`` with ``baseline`` at ``tolerance`` (0.1 = fail above +10%).
+
+    ``tolerance`` is a parsed fraction (``settings.parse_tolerance`` validates user input).
+    """
     fingerprint = dict(measurement.fingerprint)
     setup = prepare_comparison(
         baseline, fingerprint, has_reference=len(measurement.paired_log_ratios()) >= _MIN_PAIRS

@@ -40,7 +40,6 @@ from pytest_prodguard.latency.compare import (
     look_log_reference,
     prepare_comparison,
     raw_log_values,
-    validate_tolerance,
 )
 from pytest_prodguard.latency.environment import (
     describe_environment,
@@ -385,7 +384,6 @@ def measure(
     normalisation_note = "switched off" if not normalize else ""
     setup = None
     if baseline is not None and tolerance is not None:
-        tolerance = validate_tolerance(tolerance)
         setup = prepare_comparison(baseline, fingerprint, has_reference=True)
     processes = snapshot_processes()
     environment_start = describe_environment()

@@ -153,9 +153,14 @@ def _checks(measurement: Measurement, spec: LatencySpec) -> list[Check]:
     return checks
 
 
-def _overall_status(
+def overall_status(
     checks: Sequence[Check], comparison: ComparisonVerdict | None, policy: str
 ) -> str:
+    """pass | warn | inconclusive | fail from the budget checks and the baseline comparison.
+
+    ``policy`` is what an undecided fail-tier check or comparison counts as
+    (``"warn"`` keeps it inconclusive, ``"fail"`` fails).
+    """
     fail_tier = [check for check in checks if check.tier == "fail"]
     if any(check.status == FAIL for check in fail_tier):
         return "fail"
@@ -425,7 +430,7 @@ def judge(
     """
     _validate_policy(inconclusive)
     checks = _checks(measurement, spec)
-    status = _overall_status(checks, comparison, inconclusive)
+    status = overall_status(checks, comparison, inconclusive)
     headline = _headline(status, checks, comparison, measurement, spec)
     details = _details(status, checks, comparison, measurement, spec, nodeid)
     return LatencyVerdict(status, headline, details, tuple(checks), measurement, comparison, nodeid)

@@ -14,6 +14,7 @@ from pytest_prodguard.report.environment import run_environment
 from pytest_prodguard.report.html import render_html
 from pytest_prodguard.report.render import build_report, report_json, write_report
 from pytest_prodguard.report.schema import SCHEMA_VERSION, check_report_shape, report_schema
+from pytest_prodguard.report.terminal import latency_lines
 
 __all__ = [
     "PREFIX",
@@ -24,6 +25,7 @@ __all__ = [
     "build_report",
     "check_report_shape",
     "decode_properties",
+    "latency_lines",
     "property_pair",
     "render_html",
     "report_json",

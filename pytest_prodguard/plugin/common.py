@@ -1,0 +1,94 @@
+"""What every concern of the plugin shares: stash keys, registration, small helpers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.settings import Settings
+
+if TYPE_CHECKING:
+    from pytest_prodguard.results import GuardResult
+
+#: The run's validated settings (config stash).
+settings_key = pytest.StashKey[Settings]()
+#: A bad marker of this test, reported as a setup error (item stash).
+usage_error_key = pytest.StashKey[str]()
+#: Results a concern computed while the test ran, applied to the call report (item stash).
+results_key = pytest.StashKey[list["GuardResult"]]()
+
+#: A judge looks at a phase report (after the results before it were applied) and says
+#: what its guard makes of it; the outcome concern applies what it returns.
+Judge = Callable[[pytest.Item, pytest.CallInfo[None], pytest.TestReport], "GuardResult | None"]
+judges_key = pytest.StashKey[list[Judge]]()
+_registered_key = pytest.StashKey[list[str]]()
+
+
+def register_plugin(config: pytest.Config, plugin: object, name: str) -> None:
+    """Register ``plugin`` under ``name``; it is unregistered in ``pytest_unconfigure``."""
+    config.pluginmanager.register(plugin, name)
+    config.stash.setdefault(_registered_key, []).append(name)
+
+
+def unregister_plugins(config: pytest.Config) -> None:
+    """Unregister every plugin object :func:`register_plugin` registered, newest first."""
+    names: list[str] = config.stash.get(_registered_key, [])
+    for name in reversed(names):
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin, name)
+    config.stash[_registered_key] = []
+
+
+def add_judge(config: pytest.Config, judge: Judge) -> None:
+    """Have the outcome concern ask ``judge`` about every phase report, in registration order."""
+    config.stash.setdefault(judges_key, []).append(judge)
+
+
+def add_result(item: pytest.Item, result: GuardResult) -> None:
+    """Queue a result computed during the call for the call report."""
+    item.stash.setdefault(results_key, []).append(result)
+
+
+def reject(item: pytest.Item, marker: str, error: ProdguardUsageError) -> None:
+    """Remember a bad ``marker`` argument: the test errors at setup, the others run."""
+    item.stash[usage_error_key] = f"@pytest.mark.{marker}: {error}"
+
+
+def is_worker(config: pytest.Config) -> bool:
+    """True in a pytest-xdist worker (only the controller writes files and summaries)."""
+    return hasattr(config, "workerinput")
+
+
+def xdist_active(config: pytest.Config) -> bool:
+    """True when pytest-xdist distributes this run over workers."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return False
+    return bool(getattr(config.option, "numprocesses", None)) or is_worker(config)
+
+
+def invocation_relative(config: pytest.Config, nodeid: str) -> str:
+    """The node id as typed from the folder pytest was started in (for reproduce lines)."""
+    path, sep, rest = nodeid.partition("::")
+    try:
+        relative = os.path.relpath(config.rootpath / path, config.invocation_params.dir)
+    except ValueError:  # another drive on Windows
+        return nodeid
+    return relative.replace(os.sep, "/") + sep + rest
+
+
+def requested_fixtures(item: pytest.Item) -> list[str]:
+    """The fixtures the test function asks for by name (autouse ones of other plugins left out)."""
+    import inspect
+
+    function = getattr(item, "obj", None)
+    if function is None:
+        return []
+    try:
+        return sorted(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return []

@@ -1,0 +1,191 @@
+"""The incidents concern: ``incident_repro`` marker, ``incident`` fixture, guard outcomes.
+
+Registered in every process: the marker is evaluated once at collection into an
+``IncidentContext`` under a StashKey, ``runs=N`` repeats the test body, and the
+judge turns the call report into the guard's result (an open incident's repro is
+a strict expected failure). The run-level ledger lives in :mod:`.ledger`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.plugin.common import add_judge, is_worker, register_plugin, reject
+
+if TYPE_CHECKING:
+    from pytest_prodguard.incidents import Incident, IncidentContext, Registry, ReproSpec
+    from pytest_prodguard.results import GuardResult
+    from pytest_prodguard.settings import Settings
+
+# The marker's signature is repeated here (and checked against
+# incidents.repro.MARKER_SIGNATURE by a test) so that loading the plugin does not
+# import the incidents package: unmarked suites must not pay for it.
+INCIDENT_SIGNATURE = (
+    "incident_repro(incident_id, *, status=None, runs=None, repro_rate=None, confidence=0.95)"
+)
+MARKER = (
+    f"{INCIDENT_SIGNATURE}: this test guards a production incident from the registry "
+    "(incidents.toml). A fixed incident's guard must pass; status='open' means the bug is "
+    "not fixed yet and the repro must fail (strict). runs=N repeats the test body N times; "
+    "repro_rate=r computes N so an r-reproducible regression is caught with `confidence`."
+)
+
+context_key: pytest.StashKey[IncidentContext] = pytest.StashKey()
+failed_run_key = pytest.StashKey[int]()
+repeating_key = pytest.StashKey[bool]()
+
+
+class IncidentsPlugin:
+    """Loads the registry once, evaluates markers, repeats and judges guard tests."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.guarded_ids: set[str] = set()
+        self._registry: Registry | None = None
+        self._loaded = False
+
+    def registry(self) -> Registry | None:
+        """The registry, loaded once; None when the default file does not exist."""
+        if not self._loaded:
+            from pytest_prodguard.incidents import RegistryError, load_registry
+
+            self._loaded = True
+            path = self.settings.incidents
+            if path.exists() or self.settings.incidents_explicit:
+                try:
+                    self._registry = load_registry(path)
+                except RegistryError as exc:
+                    if path.exists():
+                        raise pytest.UsageError(f"prodguard: {exc}") from None
+        return self._registry
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Load an existing registry before xdist starts workers and whatever the verbosity,
+        so a broken one is one clean usage error (``-q`` skips the header that loads it)."""
+        if self.settings.incidents.exists():
+            self.registry()
+
+    def pytest_report_header(self, config: pytest.Config) -> str | None:
+        """Name the registry in the header, only when there is one."""
+        registry = self.registry() if self.settings.incidents.exists() else None
+        if registry is None:
+            return None
+        return f"prodguard: {len(registry)} incidents in {registry.path}"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Evaluate guard markers before deselection, so the ledger's gaps are right."""
+        marked = [item for item in items if item.get_closest_marker("incident_repro")]
+        if not marked:
+            return
+        from pytest_prodguard.incidents import Artifacts, IncidentContext, parse_repro_marker
+
+        for item in marked:
+            marker = item.get_closest_marker("incident_repro")
+            assert marker is not None
+            try:
+                spec = parse_repro_marker(marker.args, marker.kwargs)
+                self.guarded_ids.add(spec.incident_id)
+                record = self._record_for(spec)
+            except ProdguardUsageError as exc:
+                reject(item, "incident_repro", exc)
+                continue
+            assert record.artifacts_dir is not None  # set for every record loaded from a file
+            item.stash[context_key] = IncidentContext(record, spec, Artifacts(record.artifacts_dir))
+
+    def _record_for(self, spec: ReproSpec) -> Incident:
+        registry = self.registry()
+        if registry is None:
+            raise ProdguardUsageError(
+                "incident_id",
+                spec.incident_id,
+                f"an id from the incident registry, but {self.settings.incidents} does not "
+                "exist: create it or point --prodguard-incidents / ini prodguard_incidents at it",
+            )
+        return registry.get(spec.incident_id)
+
+    @pytest.fixture
+    def incident(self, request: pytest.FixtureRequest) -> IncidentContext:
+        """The incident this test guards: its registry record and its artifacts.
+
+        Example::
+
+            @pytest.mark.incident_repro("INC-2025-001")
+            def test_empty_payload_returns_400(incident, client):
+                payload = incident.artifacts.json("request.json")
+                assert client.post("/predict", json=payload).status_code == 400
+        """
+        context: IncidentContext | None = request.node.stash.get(context_key, None)
+        if context is None:
+            pytest.fail(
+                f"{request.node.nodeid}: the 'incident' fixture needs "
+                "@pytest.mark.incident_repro('INC-...') on the test",
+                pytrace=False,
+            )
+        return context
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        """Repeat the test body for ``runs=N`` guards, stopping at the first failure."""
+        context = pyfuncitem.stash.get(context_key, None)
+        if context is None or context.spec.runs <= 1:
+            return None
+        if pyfuncitem.stash.get(repeating_key, False):
+            return None
+        pyfuncitem.stash[repeating_key] = True
+        try:
+            for run in range(1, context.spec.runs + 1):
+                pyfuncitem.stash[failed_run_key] = run
+                pyfuncitem.ihook.pytest_pyfunc_call(pyfuncitem=pyfuncitem)
+            del pyfuncitem.stash[failed_run_key]
+        finally:
+            pyfuncitem.stash[repeating_key] = False
+        return True
+
+    def judge(
+        self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+    ) -> GuardResult | None:
+        """The guard's result for its call report (or not-run for a failed setup)."""
+        context = item.stash.get(context_key, None)
+        if context is None or report.when == "teardown":
+            return None
+        from pytest_prodguard.incidents import GuardOutcome, classify, guard_result
+
+        if report.when == "setup":
+            if report.passed:
+                return None
+            not_run = guard_result(context, GuardOutcome.NOT_RUN, None, item.nodeid)
+            return replace(not_run, sections=())  # the setup error speaks for itself
+        failed_run = item.stash.get(failed_run_key, None) if report.failed else None
+        misused = call.excinfo is not None and call.excinfo.errisinstance(ProdguardUsageError)
+        # A skipped call (pytest.skip(), an xfail mark) says nothing about the incident, and
+        # a usage error (a missing artifact, say) is the test's mistake, not a reproduction.
+        if report.skipped or misused:
+            outcome = GuardOutcome.NOT_RUN
+        else:
+            outcome = classify(context.status, report.failed)
+        return guard_result(context, outcome, failed_run, item.nodeid)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """A worker hands the ids it saw guarded to the controller's ledger."""
+        if is_worker(self.config):
+            output = self.config.workeroutput  # type: ignore[attr-defined]
+            output["prodguard_guarded"] = sorted(self.guarded_ids)
+
+
+def register(config: pytest.Config, settings: Settings) -> None:
+    """Guards run in every process; the ledger only on the controller."""
+    from pytest_prodguard.plugin import ledger
+
+    config.addinivalue_line("markers", MARKER)
+    plugin = IncidentsPlugin(config, settings)
+    register_plugin(config, plugin, "prodguard-incidents")
+    add_judge(config, plugin.judge)
+    if not is_worker(config):
+        ledger.register(config, settings, plugin)

@@ -1,0 +1,196 @@
+"""The latency concern: ``latency_budget`` marker, ``latency`` fixture, the per-test gate.
+
+The marker is evaluated once at collection into a frozen ``LatencySpec`` under a
+StashKey; the test's :class:`~pytest_prodguard.latency.gate.TestGate` measures
+and, when the call ends, its result is queued for the one makereport
+(:mod:`pytest_prodguard.plugin.outcome`). A warn-tier or undecided verdict is a
+:class:`~pytest_prodguard.LatencyWarning`, raised during the call so that
+``-W error`` fails the test cleanly.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_prodguard.errors import LatencyWarning, ProdguardUsageError
+from pytest_prodguard.plugin.common import (
+    add_result,
+    invocation_relative,
+    register_plugin,
+    reject,
+    requested_fixtures,
+    xdist_active,
+)
+
+if TYPE_CHECKING:
+    from pytest_prodguard.latency import LatencySpec, Measurement
+    from pytest_prodguard.latency.gate import TestGate
+    from pytest_prodguard.results import GuardResult
+    from pytest_prodguard.settings import Settings
+
+LATENCY_SIGNATURE = (
+    "latency_budget(*, p50=None, p90=None, p95=None, p99=None, max=None, mean=None, "
+    "warn_p50=None, warn_p90=None, warn_p95=None, warn_p99=None, warn_max=None, warn_mean=None, "
+    "warn_ratio=None, peak_memory=None, warn_peak_memory=None, max_time='2s', warmup=None, "
+    "confidence=0.95, include_cpu_wait=False)"
+)
+MARKER = (
+    f"{LATENCY_SIGNATURE}: latency and memory budget for what the test measures with the "
+    "'latency' fixture (or pytest-benchmark's 'benchmark'). Durations in seconds or strings "
+    "('150us', '20ms'), memory like '64MB'. Judged with distribution-free confidence intervals: "
+    "fails only when confidently over budget; undecided after max_time is a warning."
+)
+#: The pytest-xdist group of budget-marked tests (serial on one worker under --dist loadgroup).
+XDIST_GROUP = "prodguard-latency"
+
+spec_key: pytest.StashKey[LatencySpec] = pytest.StashKey()
+gate_key: pytest.StashKey[TestGate] = pytest.StashKey()
+
+
+class LatencyPlugin:
+    """Evaluates budget markers, provides the ``latency`` fixture, judges each test's calls."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Evaluate every ``latency_budget`` marker once (a bad one errors its test at setup)."""
+        group = xdist_active(self.config)
+        for item in items:
+            marker = item.get_closest_marker("latency_budget")
+            if marker is None:
+                continue
+            try:
+                item.stash[spec_key] = self._parse(item, marker)
+            except ProdguardUsageError as exc:
+                reject(item, "latency_budget", exc)
+                continue
+            if group:
+                item.add_marker(pytest.mark.xdist_group(XDIST_GROUP))
+
+    def _parse(self, item: pytest.Item, marker: pytest.Mark) -> LatencySpec:
+        from pytest_prodguard.latency import parse_latency_spec
+
+        if marker.args:
+            raise ProdguardUsageError(
+                "args", marker.args, f"keyword arguments only: {LATENCY_SIGNATURE}"
+            )
+        spec = parse_latency_spec(marker.kwargs, scale=self.settings.latency_scale)
+        if not set(getattr(item, "fixturenames", ())) & {"latency", "benchmark"}:
+            raise ProdguardUsageError(
+                "fixtures",
+                requested_fixtures(item),
+                "a test that uses the 'latency' fixture "
+                "(latency(fn, *args)) or pytest-benchmark's 'benchmark' fixture",
+            )
+        return spec
+
+    @pytest.fixture
+    def latency(self, request: pytest.FixtureRequest) -> Any:
+        """Measure a callable adaptively: ``latency(fn, *args, **kwargs)`` returns a Measurement.
+
+        With ``@pytest.mark.latency_budget(...)`` every call is judged against the
+        budget after the test body returns; without a marker it measures and records
+        only. Example::
+
+            @pytest.mark.latency_budget(p95="20ms")
+            def test_predict_is_fast(latency, service):
+                result = latency(service.predict, ["a short review"])
+                assert result.n > 0
+        """
+        gate = self.gate_for(request.node)
+
+        def measure(fn: Any, /, *args: Any, **kwargs: Any) -> Measurement:
+            __tracebackhide__ = True
+            from pytest_prodguard.latency import BaselineError
+
+            try:
+                return gate.measure(fn, args, kwargs)
+            except (ProdguardUsageError, BaselineError) as exc:
+                message = f"{request.node.nodeid}: latency(): {exc}"
+            pytest.fail(message, pytrace=False)
+
+        return measure
+
+    def gate_for(self, item: pytest.Item) -> TestGate:
+        """The latency gate of ``item``, created on first use."""
+        gate = item.stash.get(gate_key, None)
+        if gate is None:
+            from pytest_prodguard.latency.gate import TestGate
+            from pytest_prodguard.plugin.profiling import failure_profiler, profiler_key
+
+            marked = item.stash.get(profiler_key, None)
+            gate = TestGate(
+                item.nodeid,
+                item.stash.get(spec_key, None),
+                self.settings,
+                profiler=failure_profiler(self.settings, item.nodeid, marked),
+                display_id=invocation_relative(self.config, item.nodeid),
+            )
+            item.stash[gate_key] = gate
+        return gate
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        """Judge what the test measured once its body has returned (or failed)."""
+        try:
+            result = yield
+        except BaseException:
+            self._finish(item, judged=False)
+            raise
+        self._finish(item, judged=True)
+        return result
+
+    def _finish(self, item: pytest.Item, *, judged: bool) -> None:
+        __tracebackhide__ = True
+        spec = item.stash.get(spec_key, None)
+        if spec is None and gate_key not in item.stash:
+            return
+        gate = self.gate_for(item)
+        bench = getattr(item, "funcargs", {}).get("benchmark")
+        if spec is not None and not gate.calls and bench is not None:
+            gate.judge_benchmark(bench)
+        if gate.calls or gate.notes:
+            result = gate.result(judged=judged)
+        elif judged and spec is not None and self.settings.latency != "off":
+            result = _nothing_measured(item)
+        else:
+            return
+        add_result(item, result)
+        if result.status == "warn":
+            _warn(item, result)
+
+
+def _nothing_measured(item: pytest.Item) -> GuardResult:
+    from pytest_prodguard.results import GuardResult
+
+    return GuardResult(
+        "usage",
+        "fail",
+        f"{item.nodeid}: @pytest.mark.latency_budget: nothing was measured; call "
+        "latency(fn, *args) in the test (or use pytest-benchmark's benchmark(fn))",
+    )
+
+
+def _warn(item: pytest.Item, result: GuardResult) -> None:
+    """Warn at the test's definition (under ``-W error`` this fails the test)."""
+    __tracebackhide__ = True
+    path, line, _ = item.location
+    warnings.warn_explicit(
+        LatencyWarning(f"{item.nodeid}: {result.headline}"),
+        LatencyWarning,
+        filename=str(item.config.rootpath / path),
+        lineno=(line or 0) + 1,
+    )
+
+
+def register(config: pytest.Config, settings: Settings) -> None:
+    """The latency concern runs in every process (workers measure)."""
+    config.addinivalue_line("markers", MARKER)
+    register_plugin(config, LatencyPlugin(config, settings), "prodguard-latency")

@@ -1,0 +1,193 @@
+"""Guard results -> test outcomes, in one makereport (registered in every process).
+
+Owns ``pytest_runtest_setup`` (a bad marker is a setup error), the call wrapper
+that routes :func:`pytest_prodguard.record` to the test's report, the one
+``pytest_runtest_makereport`` that applies every :class:`GuardResult` and the
+``pytest_report_teststatus`` that gives guard failures their own letter.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_prodguard import recorder
+from pytest_prodguard.plugin.common import (
+    judges_key,
+    register_plugin,
+    results_key,
+    usage_error_key,
+)
+
+if TYPE_CHECKING:
+    from pytest_prodguard.results import GuardResult
+    from pytest_prodguard.settings import Settings
+
+#: A guard failure's progress letter and verbose word (the short summary says FAILED).
+FAILURE_STYLES = {"latency": ("L", "LATENCY")}
+
+
+@dataclass(frozen=True)
+class GuardLocation:
+    """Where a guard failure points: the test's definition (what ``--tb=line`` prints)."""
+
+    path: str
+    lineno: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.lineno}: {self.message}"
+
+
+@dataclass(frozen=True)
+class GuardFailure:
+    """The ``longrepr`` of a test a guard failed: the headline, then the test's location."""
+
+    headline: str
+    reprcrash: GuardLocation
+    where: str
+
+    def toterminal(self, tw: Any) -> None:
+        """Write the failure as pytest writes a report's ``longrepr``."""
+        for line in self.headline.splitlines():
+            tw.line(line, red=True, bold=True)
+        tw.line(self.where)
+
+    def __str__(self) -> str:
+        return self.headline
+
+
+class OutcomePlugin:
+    """Applies guard results to reports; see the module docstring."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.summarizing = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Turn a bad marker into a clear setup error for this test only."""
+        robustness = sys.modules.get("pytest_prodguard.robustness")
+        if robustness is not None:
+            # A failure's slice summary must only count this test's examples.
+            robustness.clear_history()
+        message = item.stash.get(usage_error_key, None)
+        if message is not None:
+            pytest.fail(f"{item.nodeid}: {message}", pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        """Route ``pytest_prodguard.record(...)`` calls made by the test to its report."""
+
+        def sink(kind: str, payload: dict[str, Any]) -> None:
+            from pytest_prodguard.report import property_pair
+
+            item.user_properties.append(property_pair(kind, payload))
+
+        with recorder.recording_to(sink):
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """Apply the results computed during the call, then ask each concern's judge.
+
+        ``tryfirst`` makes this the outermost wrapper: it sees the report after
+        pytest's own xfail handling, so a guard acts on the final outcome.
+        """
+        report = yield
+        pending = item.stash.get(results_key, []) if call.when == "call" else []
+        for result in pending:
+            apply_result(item, report, result)
+        pending.clear()
+        for judge in self.config.stash.get(judges_key, []):
+            judged = judge(item, call, report)
+            if judged is not None:
+                apply_result(item, report, judged)
+        if call.when == "call":
+            _add_html_extras(self.config, item, report)
+        return report
+
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport, config: pytest.Config
+    ) -> tuple[str, str, str | tuple[str, dict[str, bool]]] | None:
+        """A guard failure is counted as failed, with its own letter and verbose word.
+
+        In the short test summary the word is ``FAILED``, so tools that look for
+        failures find it (pytest asks this hook there too).
+        """
+        if report.when != "call" or not report.failed:
+            return None
+        for guard, (letter, word) in FAILURE_STYLES.items():
+            if getattr(report, f"prodguard_{guard}", None) == "fail":
+                return "failed", letter, "FAILED" if self.summarizing else (word, {"red": True})
+        return None
+
+    def pytest_terminal_summary(self) -> None:
+        """From here on pytest prints the short summary (see ``pytest_report_teststatus``)."""
+        self.summarizing = True
+
+
+def apply_result(item: pytest.Item, report: pytest.TestReport, result: GuardResult) -> None:
+    """Add ``result``'s sections and records to the report and act on its status.
+
+    A ``fail`` only turns a passing test into a failure (a test that failed on its own
+    keeps its own failure; an xfail-marked test that passed becomes xfailed); an
+    ``xfail`` turns a failing test into an expected failure with the headline as reason.
+    """
+    report.sections.extend(result.sections)
+    if result.records or result.properties:
+        from pytest_prodguard.report import property_pair
+
+        pairs = [property_pair(kind, payload) for kind, payload in result.records]
+        pairs += list(result.properties)
+        item.user_properties.extend(pairs)
+        report.user_properties.extend(pairs)
+    if result.status == "fail" and report.passed:
+        if hasattr(report, "wasxfail"):
+            report.outcome = "skipped"  # xfail-marked: failing was expected
+            return
+        report.outcome = "failed"
+        report.longrepr = _failure(item, result.headline)  # type: ignore[assignment]
+        setattr(report, f"prodguard_{result.guard}", "fail")
+    elif result.status == "xfail" and report.failed:
+        report.outcome = "skipped"
+        report.wasxfail = result.headline  # type: ignore[attr-defined]
+
+
+def _failure(item: pytest.Item, headline: str) -> GuardFailure:
+    path, lineno, name = item.location
+    line = (lineno or 0) + 1
+    first = headline.splitlines()[0] if headline else ""
+    crash = GuardLocation(str(item.config.rootpath / path), line, first)
+    return GuardFailure(headline, crash, f"{path}:{line}: in {name}")
+
+
+def _add_html_extras(config: pytest.Config, item: pytest.Item, report: pytest.TestReport) -> None:
+    """Embed the test's flamegraph in pytest-html's report (a local path would not travel)."""
+    html = config.pluginmanager.getplugin("html")
+    svg = next((v for k, v in item.user_properties if k == "prodguard.profile.svg"), None)
+    if html is None or not isinstance(svg, str):
+        return
+    import base64
+    from pathlib import Path
+
+    try:
+        content = base64.b64encode(Path(svg).read_bytes()).decode("ascii")
+    except OSError:
+        return
+    extras = list(getattr(report, "extras", []))
+    # pytest-html takes images as base64 and inlines them (--self-contained-html) or
+    # writes them next to the report: either way they travel with it.
+    extras.append(html.extras.svg(content, name="prodguard flamegraph"))
+    report.extras = extras  # type: ignore[attr-defined]
+
+
+def register(config: pytest.Config, settings: Settings) -> None:
+    """The outcome concern runs in every process: workers make the reports."""
+    register_plugin(config, OutcomePlugin(config), "prodguard-outcome")
