@@ -204,7 +204,7 @@ def screenshot(report_path: Path, out: Path) -> None:
     with tempfile.TemporaryDirectory() as folder:
         page = Path(folder) / "report.html"
         page.write_text(render_html(report), encoding="utf-8")
-        chromium(f"--screenshot={out.resolve()}", "--window-size=1200,1500", page.as_uri())
+        chromium(f"--screenshot={out.resolve()}", "--window-size=1200,1900", page.as_uri())
     print(f"wrote {out}")
 
 
