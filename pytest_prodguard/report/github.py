@@ -14,7 +14,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_prodguard.report.html import GUARD_ORDER, environment_line, latency_calls
+from pytest_prodguard.report.html import (
+    FIXED_KEYS,
+    GUARD_ORDER,
+    SHOWN_ELSEWHERE,
+    environment_line,
+    latency_calls,
+)
 
 MAX_ANNOTATIONS = 10
 MAX_SUMMARY_BYTES = 1_000_000  # GitHub's cap is 1 MiB (1,048,576 bytes); keep a margin
@@ -107,6 +113,20 @@ def _test_annotations(test: Mapping[str, Any]) -> Iterator[Annotation]:
                 message=f"{nodeid}: {test.get('message', '')}",
                 **where,
             )
+    for kind in sorted(set(test) - FIXED_KEYS - SHOWN_ELSEWHERE):
+        if test.get("outcome") == "failed" and any(map(_failed_record, test[kind])):
+            yield Annotation(
+                title=f"prodguard {kind} check failed",
+                message=f"{nodeid}: {test.get('message', '')}",
+                **where,
+            )
+
+
+def _failed_record(record: object) -> bool:
+    """A record of another kind that says it failed (``status: fail`` or ``passed: false``)."""
+    if not isinstance(record, Mapping):
+        return False
+    return record.get("status") == "fail" or record.get("passed") is False
 
 
 def _relative_registry(path: object) -> str | None:

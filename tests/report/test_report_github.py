@@ -88,3 +88,19 @@ def test_outside_github_actions_nothing_is_printed(real_run):
     output = (folder / "stdout.txt").read_text(encoding="utf-8")
     assert "test_guard_regressed" in output
     assert "::error" not in output
+
+
+def test_a_failed_record_of_another_kind_is_annotated_once():
+    report = {
+        "tests": [
+            {"nodeid": "t.py::a", "outcome": "failed", "duration": 0.1, "message": "3 queries",
+             "location": {"path": "t.py", "line": 4},
+             "queries": [{"status": "pass"}, {"status": "fail", "count": 3}]},
+            {"nodeid": "t.py::b", "outcome": "passed", "duration": 0.1,
+             "logs": [{"passed": False}]},
+            {"nodeid": "t.py::c", "outcome": "failed", "duration": 0.1, "canary": [["x"]]},
+        ]
+    }  # fmt: skip
+    [note] = failing_guards(report)
+    assert (note.title, note.file, note.line) == ("prodguard queries check failed", "t.py", 4)
+    assert note.message == "t.py::a: 3 queries"
