@@ -27,11 +27,6 @@ MAX_SUMMARY_BYTES = 1_000_000  # GitHub's cap is 1 MiB (1,048,576 bytes); keep a
 _FAILING_GUARDS = {"regressed": "incident regressed", "now-passes": "open incident now passes"}
 
 
-def on_github_actions(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether this process runs as a GitHub Actions step."""
-    return (os.environ if environ is None else environ).get("GITHUB_ACTIONS") == "true"
-
-
 @dataclass(frozen=True)
 class Annotation:
     """One failing guard, placed on a file and line."""
