@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pytest_prodguard.report.charts import render_chart, rows_of_call
@@ -465,8 +465,3 @@ def _test_table(tests: Sequence[Mapping[str, Any]], anchors: Mapping[int, str]) 
         f"<section id='tests'><h2>Tests</h2><table><tr><th>outcome</th><th>test</th>"
         f"<th class='n'>s</th><th>message</th></tr>{''.join(rows)}</table></section>"
     )
-
-
-def iter_kinds(test: Mapping[str, Any]) -> Iterable[str]:
-    """The result kinds a test entry carries (its keys beyond the fixed ones)."""
-    return (key for key in test if key not in FIXED_KEYS)
