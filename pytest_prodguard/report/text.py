@@ -82,7 +82,8 @@ def lines_of_test(test: Mapping[str, Any]) -> list[str]:
     for guard in test.get("incident") or ():
         lines.append(f"      incident {guard.get('incident')}: {guard.get('outcome')}")
     for call in latency_calls(test):
-        lines.append(f"      latency [{call.get('label')}]: {call.get('headline')}")
+        if call.get("headline") != test.get("message"):  # the reason line already says it
+            lines.append(f"      latency [{call.get('label')}]: {call.get('headline')}")
     for record in test.get("robustness") or ():
         verdict = "passed" if record.get("passed") else "FAILED"
         lines.append(f"      robustness {record.get('check')}: {verdict}{_figures(record)}")

@@ -47,7 +47,9 @@ class TestText:
         assert "      assert 500 == 400" in out
         assert "      Skipped: not on this machine" in out
         assert "      profile svg: " in out
-        assert "      latency [sum]: latency budget exceeded" in out
+        assert "      latency budget exceeded: p95 = " in out  # the reason, not repeated
+        assert "      latency [sum]: latency budget exceeded" not in out
+        assert "      latency [sum]: latency budget met" in out
         assert "      robustness assert_calibrated: passed (ece 0.15)" in out
         assert "      results: queries" in out
         assert "  REGRESSED   INC-1 [HIGH]" in out
