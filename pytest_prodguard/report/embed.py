@@ -69,7 +69,7 @@ def embed_flamegraph(
         )
     caption = (
         "<p class='legend'>flamegraph: width is time; hover a frame for its full name and "
-        f"share. File: {esc(path)}</p>"
+        f"share, click one to zoom in, click the bottom frame to zoom out. File: {esc(path)}</p>"
     )
     return f"<div class='flame'>{caption}{inline_svg(svg)}</div>"
 

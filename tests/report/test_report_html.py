@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 import struct
 import subprocess
@@ -233,3 +234,32 @@ def test_robustness_failures_show_the_minimal_example_and_slices_and_ab_its_chec
                  "90/100", "3/300", "A/B checklist", "not ready", "sample ratio",
                  "check assignment"):  # fmt: skip
         assert text in failures
+
+
+ZOOM_PROBE = """<script>addEventListener('load',function(){
+var svg=document.querySelector('svg.flamegraph');
+var frames=[].slice.call(svg.querySelectorAll('g'));
+var root=frames[0],leaf=frames.filter(function(g){return g.querySelector('text').textContent
+  .indexOf('iterencode')===0;})[0]||frames[frames.length-1];
+var before=+leaf.querySelector('rect').getAttribute('width');
+leaf.querySelector('rect').dispatchEvent(new MouseEvent('click',{bubbles:true}));
+var after=+leaf.querySelector('rect').getAttribute('width');
+var rootAfter=+root.querySelector('rect').getAttribute('width');
+root.querySelector('rect').dispatchEvent(new MouseEvent('click',{bubbles:true}));
+var back=+leaf.querySelector('rect').getAttribute('width');
+document.title='zoom '+[before,after,rootAfter,back,svg.getAttribute('width')].join(' ');});
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)")
+def test_clicking_a_flamegraph_frame_zooms_to_it_and_the_root_zooms_out(page, tmp_path):
+    path = tmp_path / "zoom.html"
+    path.write_text(page + ZOOM_PROBE, encoding="utf-8")
+    dom = chromium("--dump-dom", path.as_uri()).stdout
+    found = re.search(r"<title>zoom ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)</title>", dom)
+    assert found is not None, dom[:500]
+    before, after, root_after, back, width = map(float, found.groups())
+    assert before < width
+    assert after == pytest.approx(width)  # the clicked frame fills the flamegraph
+    assert root_after == pytest.approx(width)  # its ancestors are clamped to the full width
+    assert back == pytest.approx(before, abs=0.01)  # the root click restores the first view
