@@ -26,6 +26,8 @@ MAX_FLAMEGRAPH_BYTES = 400_000
 MAX_TOTAL_BYTES = 3_000_000
 _MIN_WIDTHS = (4.0, 8.0, 16.0, 32.0)  # pixels, tried in turn; a frame under 4 px shows no label
 
+#: Markup that could run code or load something when inlined: such an SVG becomes an image.
+_ACTIVE = re.compile(r"<script|<foreignobject|javascript:|\son[a-z]+\s*=|<use\b", re.IGNORECASE)
 _PROLOG = re.compile(r"<\?xml[^>]*\?>\s*", re.IGNORECASE)
 _STYLE_RULE = re.compile(r"(^|})\s*([a-z]+)\s*\{")
 
@@ -93,8 +95,8 @@ def coarser_flamegraph(raw: str, title: str) -> str | None:
 
 
 def inline_svg(svg: str) -> str:
-    """The SVG as markup for an HTML page (scoped styles), or as an image if it has script."""
-    if re.search(r"<script|\son[a-z]+\s*=", svg, re.IGNORECASE):
+    """The SVG as markup for an HTML page (scoped styles), or as an image if it is active."""
+    if _ACTIVE.search(svg):
         data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
         return f"<img alt='flamegraph' src='data:image/svg+xml;base64,{data}'>"
     body = _PROLOG.sub("", svg, count=1)

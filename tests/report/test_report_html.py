@@ -126,8 +126,18 @@ def test_a_baseline_comparison_adds_a_ratio_row_and_a_baseline_tick():
 
 
 class TestEmbedding:
-    def test_an_svg_with_script_becomes_an_image(self):
-        html = inline_svg("<svg onload='alert(1)'><rect/></svg>")
+    @pytest.mark.parametrize(
+        "svg",
+        [
+            "<svg onload='alert(1)'><rect/></svg>",
+            "<svg><script>alert(1)</script></svg>",
+            "<svg><a href='javascript:alert(1)'><rect/></a></svg>",
+            "<svg><foreignObject><div>x</div></foreignObject></svg>",
+            "<svg><use href='http://x/y.svg#a'/></svg>",
+        ],
+    )
+    def test_an_active_svg_becomes_an_image(self, svg):
+        html = inline_svg(svg)
         assert html.startswith("<img alt='flamegraph' src='data:image/svg+xml;base64,")
 
     def test_the_budget_stops_embedding_and_says_where_the_file_is(self, tmp_path):
