@@ -33,16 +33,17 @@ _STYLE_RULE = re.compile(r"(^|})\s*([a-z]+)\s*\{")
 
 
 @dataclass
-class FlamegraphBudget:
-    """Bytes of SVG this report may still embed."""
+class ByteBudget:
+    """Bytes a report may still spend on one kind of content (``max_item``: per piece)."""
 
-    left: int = MAX_TOTAL_BYTES
+    left: int
+    max_item: int | None = None
     embedded: int = 0
     skipped: int = 0
 
     def take(self, size: int) -> bool:
         """Spend ``size`` bytes if the budget allows it."""
-        if size > MAX_FLAMEGRAPH_BYTES or size > self.left:
+        if size > self.left or (self.max_item is not None and size > self.max_item):
             self.skipped += 1
             return False
         self.left -= size
@@ -50,8 +51,13 @@ class FlamegraphBudget:
         return True
 
 
+def flamegraph_budget() -> ByteBudget:
+    """The flamegraph budget of one report."""
+    return ByteBudget(MAX_TOTAL_BYTES, MAX_FLAMEGRAPH_BYTES)
+
+
 def embed_flamegraph(
-    path: str, budget: FlamegraphBudget, *, raw: str | None = None, title: str = ""
+    path: str, budget: ByteBudget, *, raw: str | None = None, title: str = ""
 ) -> str:
     """HTML showing the flamegraph at ``path``, or a line saying why it is not shown.
 

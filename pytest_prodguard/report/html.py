@@ -15,10 +15,11 @@ import datetime as dt
 import html
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_prodguard.report.charts import render_chart, rows_of_call
-from pytest_prodguard.report.embed import FlamegraphBudget, embed_flamegraph
+from pytest_prodguard.report.embed import ByteBudget, embed_flamegraph, flamegraph_budget
 
 #: Outcomes in the order the page lists them: the worst news first.
 OUTCOME_ORDER = ("error", "failed", "xfailed", "skipped", "passed")
@@ -30,6 +31,18 @@ FIXED_KEYS = frozenset(
     {"nodeid", "outcome", "duration", "location", "message", "failure", "profile_files"}
 )
 MAX_GENERIC_CHARS = 20_000
+#: Failure text the page may hold in all (a mass failure of 5,000 tests would be 20 MB);
+#: past it a test shows its one-line message and the JSON report keeps the text.
+MAX_FAILURE_TEXT_BYTES = 1_500_000
+
+
+@dataclass
+class Budgets:
+    """What one page may still spend on flamegraphs and on failure text."""
+
+    flamegraphs: ByteBudget = field(default_factory=flamegraph_budget)
+    failure_text: ByteBudget = field(default_factory=lambda: ByteBudget(MAX_FAILURE_TEXT_BYTES))
+
 
 _STYLE = """
 :root{--bad:#b00020;--good:#1b5e20;--warn:#8a6d00;--line:#d0d4da}
@@ -100,7 +113,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     """The page for a run report (the dict of :func:`build_report` or a merged report)."""
     tests = list(report.get("tests") or ())
     anchors = {index: f"t{index}" for index, test in enumerate(tests) if _has_details(test)}
-    budget = FlamegraphBudget()
+    budgets = Budgets()
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
@@ -110,8 +123,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         _filters(tests),
         _incidents(report.get("incidents")),
         _latency(tests, anchors),
-        _failures(tests, anchors, budget),
-        _checks(tests, anchors),
+        _failures(tests, anchors, budgets),
+        _checks(tests, anchors, budgets),
         _test_table(tests, anchors),
         f"<script>{_SCRIPT}</script></body></html>\n",
     ]
@@ -271,10 +284,10 @@ def _test_link(test: Mapping[str, Any], index: int, anchors: Mapping[int, str]) 
 
 
 def _failures(
-    tests: Sequence[Mapping[str, Any]], anchors: Mapping[int, str], budget: FlamegraphBudget
+    tests: Sequence[Mapping[str, Any]], anchors: Mapping[int, str], budgets: Budgets
 ) -> str:
     articles = [
-        _article(test, anchors[index], budget)
+        _article(test, anchors[index], budgets, flamegraphs=True)
         for index, test in _in_outcome_order(tests)
         if test.get("outcome") in ("failed", "error")
     ]
@@ -283,9 +296,11 @@ def _failures(
     return f"<section id='failures'><h2>Failures</h2>{''.join(articles)}</section>"
 
 
-def _checks(tests: Sequence[Mapping[str, Any]], anchors: Mapping[int, str]) -> str:
+def _checks(
+    tests: Sequence[Mapping[str, Any]], anchors: Mapping[int, str], budgets: Budgets
+) -> str:
     articles = [
-        _article(test, anchors[index], None)
+        _article(test, anchors[index], budgets, flamegraphs=False)
         for index, test in _in_outcome_order(tests)
         if test.get("outcome") not in ("failed", "error") and index in anchors
     ]
@@ -300,7 +315,7 @@ def _in_outcome_order(tests: Sequence[Mapping[str, Any]]) -> list[tuple[int, Map
     return sorted(indexed, key=lambda pair: rank.get(str(pair[1].get("outcome")), len(rank)))
 
 
-def _article(test: Mapping[str, Any], anchor: str, budget: FlamegraphBudget | None) -> str:
+def _article(test: Mapping[str, Any], anchor: str, budgets: Budgets, *, flamegraphs: bool) -> str:
     esc = html.escape
     outcome = esc(str(test.get("outcome")))
     parts = [
@@ -311,8 +326,7 @@ def _article(test: Mapping[str, Any], anchor: str, budget: FlamegraphBudget | No
     if test.get("message"):
         parts.append(f"<p>{esc(str(test['message']))}</p>")
     if test.get("failure"):
-        parts.append(f"<details><summary>failure text</summary><pre>{esc(test['failure'])}</pre>")
-        parts.append("</details>")
+        parts.append(_failure_text(str(test["failure"]), budgets.failure_text))
     for guard in test.get("incident") or ():
         guarantee = f" ({esc(str(guard['guarantee']))})" if guard.get("guarantee") else ""
         parts.append(
@@ -326,7 +340,8 @@ def _article(test: Mapping[str, Any], anchor: str, budget: FlamegraphBudget | No
             f"<details><summary>latency [{esc(str(call.get('label')))}]: "
             f"{esc(str(call.get('headline', '')))}</summary><pre>{details}</pre></details>"
         )
-    parts += [_profile(record, test, budget) for record in test.get("profile") or ()]
+    flame = budgets.flamegraphs if flamegraphs else None
+    parts += [_profile(record, test, flame) for record in test.get("profile") or ()]
     parts += [_robustness(record) for record in test.get("robustness") or ()]
     parts += [_ab(record) for record in test.get("ab") or ()]
     for kind in sorted(set(test) - FIXED_KEYS - SHOWN_ELSEWHERE):
@@ -335,9 +350,7 @@ def _article(test: Mapping[str, Any], anchor: str, budget: FlamegraphBudget | No
     return "".join(parts)
 
 
-def _profile(
-    record: Mapping[str, Any], test: Mapping[str, Any], budget: FlamegraphBudget | None
-) -> str:
+def _profile(record: Mapping[str, Any], test: Mapping[str, Any], budget: ByteBudget | None) -> str:
     esc = html.escape
     lines = [_hot_frame_line(frame) for frame in (record.get("hot_frames") or [])[:10]]
     head = (
@@ -351,6 +364,14 @@ def _profile(
         raw = str(files["raw"]) if files.get("raw") else None
         body += embed_flamegraph(str(files["svg"]), budget, raw=raw, title=str(test["nodeid"]))
     return f"<details open><summary>{head}</summary>{body}</details>"
+
+
+def _failure_text(text: str, budget: ByteBudget) -> str:
+    if not budget.take(len(text)):
+        return (
+            "<p class='legend'>failure text left out (report size budget spent): see the JSON</p>"
+        )
+    return f"<details><summary>failure text</summary><pre>{html.escape(text)}</pre></details>"
 
 
 def _hot_frame_line(frame: Any) -> str:

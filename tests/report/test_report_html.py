@@ -15,7 +15,13 @@ import pytest
 
 from pytest_prodguard.report import render_html
 from pytest_prodguard.report.charts import Row, render_chart, rows_of_call
-from pytest_prodguard.report.embed import FlamegraphBudget, embed_flamegraph, inline_svg
+from pytest_prodguard.report.embed import (
+    ByteBudget,
+    embed_flamegraph,
+    flamegraph_budget,
+    inline_svg,
+)
+from pytest_prodguard.report.html import MAX_FAILURE_TEXT_BYTES
 
 SECTIONS = ("summary", "incidents", "latency", "failures", "checks", "tests")
 
@@ -143,7 +149,7 @@ class TestEmbedding:
     def test_the_budget_stops_embedding_and_says_where_the_file_is(self, tmp_path):
         svg = tmp_path / "flamegraph.svg"
         svg.write_text("<svg>" + "x" * 1000 + "</svg>")
-        budget = FlamegraphBudget(left=1500)
+        budget = ByteBudget(left=1500)
         assert "<svg class='flamegraph'" in embed_flamegraph(str(svg), budget)
         second = embed_flamegraph(str(svg), budget)
         assert "budget spent" in second
@@ -151,7 +157,7 @@ class TestEmbedding:
         assert (budget.embedded, budget.skipped) == (1, 1)
 
     def test_a_missing_file_is_a_note(self, tmp_path):
-        note = embed_flamegraph(str(tmp_path / "gone.svg"), FlamegraphBudget())
+        note = embed_flamegraph(str(tmp_path / "gone.svg"), flamegraph_budget())
         assert "not embedded" in note
 
 
@@ -273,3 +279,17 @@ def test_clicking_a_flamegraph_frame_zooms_to_it_and_the_root_zooms_out(page, tm
     assert after == pytest.approx(width)  # the clicked frame fills the flamegraph
     assert root_after == pytest.approx(width)  # its ancestors are clamped to the full width
     assert back == pytest.approx(before, abs=0.01)  # the root click restores the first view
+
+
+def test_failure_text_past_the_page_budget_is_left_to_the_json():
+    text = "E   " + "x" * 3996
+    tests = [
+        {"nodeid": f"t.py::test_{n}", "outcome": "failed", "duration": 0.0, "message": f"m{n}",
+         "failure": text}
+        for n in range(MAX_FAILURE_TEXT_BYTES // len(text) + 10)
+    ]  # fmt: skip
+    page = render_html({"outcomes": {"failed": len(tests)}, "tests": tests, "incidents": None})
+    assert page.count("<summary>failure text</summary>") == MAX_FAILURE_TEXT_BYTES // len(text)
+    assert page.count("failure text left out (report size budget spent)") == 10
+    assert "m0<" in page
+    assert f"m{len(tests) - 1}<" in page  # every test keeps its one-line message
