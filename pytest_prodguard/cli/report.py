@@ -16,7 +16,8 @@ from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.files import atomic_write_text
 
 USAGE = (
-    "prodguard report RUN.json [--html OUT.html] | prodguard report merge A.json B.json ... -o OUT"
+    "prodguard report RUN.json [--html OUT.html] | "
+    "prodguard report merge A.json B.json ... -o OUT.json"
 )
 
 
@@ -28,19 +29,14 @@ def register(commands: Any) -> None:
         usage=USAGE,
     )
     report.add_argument(
-        "paths", nargs="+", metavar="PATH", help="a report, or: merge A.json B.json"
+        "path", type=Path, help="a report (for merging: prodguard report merge --help)"
     )
     report.add_argument("--html", type=Path, help="write the HTML page instead of printing")
-    report.add_argument(
-        "-o", "--output", type=Path, help="merge: where to write the merged report (.json or .html)"
-    )
     report.set_defaults(handler=_report)
 
 
 def _report(args: argparse.Namespace) -> int:
-    if len(args.paths) != 1 or args.output is not None:
-        raise ProdguardUsageError("paths", args.paths, f"one report path; usage: {USAGE}")
-    report = load_report(Path(args.paths[0]))
+    report = load_report(args.path)
     if args.html:
         from pytest_prodguard.report import render_html
 
