@@ -185,8 +185,13 @@ def benchmark(args: argparse.Namespace) -> None:
         page.write_text(page_text, encoding="utf-8")
         size = page.stat().st_size
         figures = measure(page, args.runs)
-    flames = page_text.count("<svg class='flamegraph'")
-    sizes = [len(m) for m in re.findall(r"<svg class='flamegraph'.*?</svg>", page_text, re.S)]
+    flames = page_text.count("class='flamegraph'")
+    sizes = [
+        len(m)
+        for m in re.findall(
+            r"<(?:svg|iframe) class='flamegraph'.*?</(?:svg|iframe)>", page_text, re.S
+        )
+    ]
     print(
         f"{args.tests} tests, {flames} embedded flamegraphs (largest {max(sizes, default=0)} "
         f"bytes; files {args.flamegraphs} x ~1 MB): {size / 1e6:.2f} MB, "

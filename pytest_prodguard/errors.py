@@ -27,3 +27,10 @@ class LatencyWarning(UserWarning):
     ``filterwarnings = error::pytest_prodguard.LatencyWarning``) fails the test.
     A met budget never warns.
     """
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: first line of the message``, at most 80 characters (for one-line notes)."""
+    lines = f"{type(exc).__name__}: {exc}".strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= 80 else text[:77] + "..."

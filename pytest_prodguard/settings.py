@@ -135,6 +135,20 @@ OPTIONS: tuple[OptionSpec, ...] = (
         default=8,
         metavar="N",
     ),
+    OptionSpec(
+        "prodguard_profile_keep",
+        "how many pytest runs' profile folders to keep (run-<id>/ in the profile folder)",
+        "int",
+        default=5,
+        metavar="N",
+    ),
+    OptionSpec(
+        "prodguard_profile_frames",
+        "flamegraph boxes per function (one box per function in each stack) or per source line",
+        "choice",
+        default="function",
+        choices=("function", "line"),
+    ),
 )
 
 OPTIONS_BY_KEY: Mapping[str, OptionSpec] = {spec.key: spec for spec in OPTIONS}
@@ -161,6 +175,8 @@ class Settings:
     profile_seconds: float
     profile_dir: Path
     profile_top: int
+    profile_keep: int = 5
+    profile_frames: str = "function"
     #: the keys set on the command line or in the ini file (not left at their default)
     explicit: frozenset[str] = frozenset()
 
@@ -286,6 +302,8 @@ def build_settings(
         profile_seconds=values["prodguard_profile_seconds"],
         profile_dir=path("prodguard_profile_dir", ".prodguard/profiles"),
         profile_top=values["prodguard_profile_top"],
+        profile_keep=values["prodguard_profile_keep"],
+        profile_frames=values["prodguard_profile_frames"],
         explicit=frozenset(key for key in values if _given(cli_values, ini_values, key)),
     )
 

@@ -94,8 +94,13 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 
 def profile_dirs(pytester: pytest.Pytester) -> list[Path]:
+    """The per-test profile folders of every kept run (``run-<id>/<test>/``)."""
     root = pytester.path / ".prodguard" / "profiles"
-    return sorted(path for path in root.iterdir() if path.is_dir()) if root.exists() else []
+    return sorted(path for path in root.glob("run-*/*") if path.is_dir())
+
+
+def run_dirs(pytester: pytest.Pytester) -> list[Path]:
+    return sorted((pytester.path / ".prodguard" / "profiles").glob("run-*"))
 
 
 def junit_properties(path: Path) -> dict[str, dict[str, str]]:
@@ -142,7 +147,8 @@ class TestWhereTheTimeWent:
         assert folder.name.startswith("test_json.py--test_render-")
         titles = svg_frame_titles(folder / "flamegraph.svg")
         assert titles[0].startswith("all (")
-        assert any(title.startswith("JSONEncoder.iterencode (json/encoder.py:") for title in titles)
+        # one box per function by default: no line numbers in the flamegraph
+        assert any(title.startswith("JSONEncoder.iterencode (json/encoder.py)") for title in titles)
         stacks = (folder / "stacks.txt").read_text(encoding="utf-8").splitlines()
         assert stacks
         assert all(line.rsplit(" ", 1)[1].isdigit() for line in stacks)
@@ -333,20 +339,30 @@ class TestFiles:
         run(tester).assert_outcomes(passed=2)
         assert profile_dirs(tester) == []
 
-    def test_a_test_that_failed_before_and_passes_now_has_its_profile_removed(
-        self, tester, monkeypatch
-    ):
+    def test_a_later_passing_run_keeps_the_earlier_runs_profiles(self, tester, monkeypatch):
         tester.makepyfile(test_fixed=FLAKY_FIX)
         monkeypatch.setenv("PRODGUARD_TEST_BROKEN", "1")
         run(tester).assert_outcomes(failed=2)
         names = [folder.name.split("-")[0] for folder in profile_dirs(tester)]
         assert names == ["test_fixed.py", "test_fixed.py"]
-        assert all((folder / "flamegraph.svg").is_file() for folder in profile_dirs(tester))
+        files = [folder / "flamegraph.svg" for folder in profile_dirs(tester)]
+        assert all(path.is_file() for path in files)
         monkeypatch.delenv("PRODGUARD_TEST_BROKEN")
         run(tester).assert_outcomes(passed=2)
-        assert profile_dirs(tester) == []
+        # Before: the passing run deleted them, and paths in earlier reports dangled.
+        assert all(path.is_file() for path in files)
+        assert len(run_dirs(tester)) == 1  # the passing run wrote no folder
 
-    def test_a_fixed_baseline_regression_without_marker_has_its_profile_removed(
+    def test_only_the_newest_runs_are_kept(self, tester, monkeypatch):
+        tester.makepyfile(test_fixed=FLAKY_FIX)
+        monkeypatch.setenv("PRODGUARD_TEST_BROKEN", "1")
+        seen = []
+        for _ in range(3):
+            run(tester, "-k", "marked", "--prodguard-profile-keep=2").assert_outcomes(failed=1)
+            seen.append(run_dirs(tester)[-1])
+        assert run_dirs(tester) == seen[1:]
+
+    def test_a_fixed_baseline_regression_without_marker_keeps_its_earlier_profile(
         self, tester, monkeypatch
     ):
         tester.makepyfile(
@@ -367,7 +383,7 @@ class TestFiles:
         assert len(profile_dirs(tester)) == 1
         monkeypatch.delenv("PRODGUARD_TEST_BROKEN")
         run(tester, "test_unmarked.py", "--prodguard-baseline-compare").assert_outcomes(passed=1)
-        assert profile_dirs(tester) == []
+        assert len(profile_dirs(tester)) == 1  # kept: it belongs to the earlier run
 
     def test_profile_paths_are_in_user_properties_and_the_json_report(self, tester):
         tester.makepyfile(test_sleepy=SLEEPY)

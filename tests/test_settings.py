@@ -41,6 +41,8 @@ INI_VALUES: dict[str, tuple[str, object]] = {
     "prodguard_profile_seconds": ("0.5", 0.5),
     "prodguard_profile_dir": ("ci/profiles", "ci/profiles"),
     "prodguard_profile_top": ("3", 3),
+    "prodguard_profile_keep": ("2", 2),
+    "prodguard_profile_frames": ("line", "line"),
 }
 
 # key -> (CLI argument value, value it resolves to), different from INI_VALUES
@@ -60,6 +62,8 @@ CLI_VALUES: dict[str, tuple[object, object]] = {
     "prodguard_profile_seconds": ("3", 3.0),
     "prodguard_profile_dir": ("cli-profiles", "cli-profiles"),
     "prodguard_profile_top": ("12", 12),
+    "prodguard_profile_keep": ("9", 9),
+    "prodguard_profile_frames": ("function", "function"),
 }
 
 # key -> a bad value; string options that accept any text are absent on purpose
@@ -76,6 +80,8 @@ BAD_VALUES: dict[str, str] = {
     "prodguard_profile_with": "perf",
     "prodguard_profile_seconds": "0",
     "prodguard_profile_top": "0",
+    "prodguard_profile_keep": "0",
+    "prodguard_profile_frames": "stack",
 }
 FREE_TEXT = {"prodguard_incidents", "prodguard_baseline_dir", "prodguard_profile_dir"}
 PATH_KEYS = FREE_TEXT | {"prodguard_report"}

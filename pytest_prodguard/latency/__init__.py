@@ -1,8 +1,9 @@
 """Latency and memory budgets that decide with confidence on noisy machines.
 
 Pure Python, no pytest: :func:`parse_latency_spec` validates marker arguments,
-:func:`measure` samples a callable adaptively, :func:`judge` /
-:func:`judge_samples` turn samples into a three-valued verdict, and the
+:func:`measure` samples a callable adaptively (:func:`measure_async` in a
+running event loop), :func:`judge` / :func:`judge_samples` turn samples into a
+three-valued verdict, and the
 baseline functions save, load and compare per-test summaries. The plugin wires
 these to ``@pytest.mark.latency_budget`` and the ``latency`` fixture; see
 ``docs/latency.md``.
@@ -28,7 +29,12 @@ from pytest_prodguard.latency.environment import (
     machine_fingerprint,
 )
 from pytest_prodguard.latency.measurement import Measurement
-from pytest_prodguard.latency.sampler import BASELINE_SAVE_SECONDS, measure, sample
+from pytest_prodguard.latency.sampler import (
+    BASELINE_SAVE_SECONDS,
+    measure,
+    measure_async,
+    sample,
+)
 from pytest_prodguard.latency.spec import (
     ACCEPTED_KEYWORDS,
     STATISTICS,
@@ -65,6 +71,7 @@ __all__ = [
     "load_baseline",
     "machine_fingerprint",
     "measure",
+    "measure_async",
     "measurement_from_samples",
     "parse_latency_spec",
     "sample",

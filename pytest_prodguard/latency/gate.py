@@ -9,14 +9,16 @@ off) a :class:`Profiler`, feeds it measurements, and applies
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.errors import ProdguardUsageError, describe_exception
 from pytest_prodguard.results import GuardResult
 
 if TYPE_CHECKING:
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from pytest_prodguard.settings import Settings
 
 LATENCY_SECTION = "prodguard latency"
+#: The section a profile is shown in (the profiling package's title; not imported here).
+PROFILE = "where the time went"
 
 
 class Profiler(Protocol):
@@ -51,11 +55,17 @@ class MeasuredCall:
     comparison: ComparisonVerdict | None = None
     note: str | None = None
     policy: str = "warn"
+    #: Why nothing was judged (a tracer was active, nothing was measured), when so.
+    not_judged: str | None = None
+    #: What was saved as a baseline run, when the run saved one.
+    saved: str | None = None
 
     def status(self) -> str:
-        """pass | fail | warn | inconclusive | improved | recorded."""
+        """pass | fail | warn | inconclusive | improved | recorded | not-judged."""
         from pytest_prodguard.latency.verdict import overall_status
 
+        if self.not_judged is not None:
+            return "not-judged"
         if self.verdict is not None:
             status = self.verdict.status
         elif self.comparison is not None:
@@ -67,19 +77,27 @@ class MeasuredCall:
 
     def headline(self) -> str:
         """One line on this call's verdict."""
+        if self.not_judged is not None:
+            return self.not_judged + self._median_text("; measured")
         if self.verdict is not None:
             return self.verdict.headline
         if self.comparison is not None:
             return self.comparison.headline
+        return self._median_text(f"measured {self.label}:") or f"measured {self.label}: n/a"
+
+    def _median_text(self, prefix: str) -> str:
+        p50 = self.measurement.quantiles().get("p50")
+        if p50 is None:
+            return ""
         from pytest_prodguard.units import format_duration
 
-        p50 = self.measurement.quantiles().get("p50")
-        median = format_duration(p50) if p50 is not None else "n/a"
-        return f"measured {self.label}: median {median} [n={self.measurement.n}]"
+        return f"{prefix} median {format_duration(p50)} [n={self.measurement.n}]"
 
     def details(self) -> str:
         """The multi-line section body."""
-        if self.verdict is not None:
+        if self.not_judged is not None:
+            parts = [self.headline()]
+        elif self.verdict is not None:
             parts = [self.verdict.details]
         elif self.comparison is not None:
             parts = [self.comparison.details]
@@ -100,6 +118,12 @@ class MeasuredCall:
             "headline": self.headline(),
             "note": self.note,
         }
+        if self.not_judged is not None:
+            data["not_judged"] = self.not_judged
+        if self.comparison is not None:
+            data["baseline"] = self.comparison.headline
+        if self.saved is not None:
+            data["saved"] = self.saved
         if self.verdict is not None:
             data["verdict"] = self.verdict.to_dict()
         else:
@@ -132,71 +156,189 @@ class TestGate:
         self.calls: list[MeasuredCall] = []
         self.notes: list[str] = []
         self._labels: dict[str, int] = {}
+        #: What stopped profiling (pytest-timeout's Timeout, Ctrl-C): the plugin re-raises it.
+        self.interrupted: BaseException | None = None
 
     # -- measuring
 
     def measure(
         self, fn: Callable[..., object], args: Sequence[object], kwargs: Mapping[str, object]
     ) -> Measurement:
-        """Measure ``fn`` (adaptively, against the baseline when comparing) and judge it."""
-        from pytest_prodguard.latency.sampler import BASELINE_SAVE_SECONDS, measure
+        """Measure ``fn`` (adaptively, against the baseline when comparing) and judge it.
 
-        if not callable(fn):
-            raise ProdguardUsageError("fn", fn, "a callable: latency(fn, *args, **kwargs)")
-        label = self._label_for(fn)
-        # A partial has no Python frame of its own, so profiles start at ``fn``.
-        thunk = functools.partial(fn, *args, **kwargs)
-        settings = self.settings
-        if settings.latency == "off":
+        Coroutine functions are awaited in a fresh event loop and generators
+        consumed (:mod:`pytest_prodguard.latency.callables`).
+        """
+        from pytest_prodguard.latency.sampler import measure
+
+        label, thunk = self._prepare(fn, args, kwargs)
+        if self.settings.latency == "off":
             measurement = _single_call(thunk)
             self.calls.append(
                 MeasuredCall(label, thunk, measurement, note="--prodguard-latency=off")
             )
             return measurement
-        baseline, note = self._load_baseline(label)
-        measurement = measure(
-            fn,
-            args,
-            kwargs,
-            spec=self.spec,
-            baseline=baseline,
-            tolerance=settings.baseline_compare,
-            normalize=settings.latency_normalize == "auto",
-            min_seconds=BASELINE_SAVE_SECONDS if settings.baseline_save else 0.0,
-        )
-        self._judge(MeasuredCall(label, thunk, measurement, note=note), baseline)
-        if settings.baseline_save:
-            self._save(label, measurement, thunk)
+        plan = self._plan(label)
+        with self._interruptible(label, thunk) as partial:
+            measurement = measure(fn, args, kwargs, on_interrupt=partial.append, **plan.options)
+        self._record(label, thunk, measurement, plan)
         return measurement
 
-    def judge_samples(self, samples: Sequence[float], label: str = "benchmark") -> None:
-        """Judge externally measured per-call seconds (pytest-benchmark's rounds)."""
-        from pytest_prodguard.latency.verdict import judge_samples, measurement_from_samples
+    async def measure_async(
+        self, fn: Callable[..., object], args: Sequence[object], kwargs: Mapping[str, object]
+    ) -> Measurement:
+        """:meth:`measure`, awaiting ``fn`` in the running event loop (an async test's)."""
+        from pytest_prodguard.latency.sampler import measure_async
+
+        label, thunk = self._prepare(fn, args, kwargs)
+        plan = self._plan(label)
+        off = self.settings.latency == "off"
+        if off:
+            plan.options["spec"] = None
+        with self._interruptible(label, thunk) as partial:
+            measurement = await measure_async(
+                fn, args, kwargs, on_interrupt=partial.append, **plan.options
+            )
+        if off:
+            self.calls.append(
+                MeasuredCall(label, thunk, measurement, note="--prodguard-latency=off")
+            )
+            return measurement
+        # The profile baseline would need a second event loop inside the running one.
+        self._record(label, thunk, measurement, plan, profile_baseline=False)
+        return measurement
+
+    def _prepare(
+        self, fn: Callable[..., object], args: Sequence[object], kwargs: Mapping[str, object]
+    ) -> tuple[str, Callable[[], object]]:
+        """The call's label and a plain thunk that does its whole work once (for profiling)."""
+        from pytest_prodguard.latency import callables
+
+        kind = callables.classify(fn)
+        label = self._label_for(fn)
+        if kind in callables.ASYNC_KINDS:
+            return label, callables.LoopCall(callables.as_awaitable(fn, kind), args, kwargs)
+        # A partial has no Python frame of its own, so profiles start at ``fn``; a builtin
+        # gets one frame named after it (it has none of its own to be seen in).
+        work = callables.in_own_frame(callables.as_sync(fn, kind))
+        return label, functools.partial(work, *args, **kwargs)
+
+    def _plan(self, label: str) -> _Plan:
+        """How to measure ``label``: against its budget and baseline, or only record (a tracer)."""
+        from pytest_prodguard.latency.sampler import BASELINE_SAVE_SECONDS
+        from pytest_prodguard.latency.tracers import active_tracer
+
+        tracer = active_tracer()
+        if tracer is not None:
+            # Recorded for the report, never judged, compared or saved.
+            return _Plan({"spec": None, "normalize": False}, not_judged=tracer.reason())
+        settings = self.settings
+        baseline, note = self._load_baseline(label)
+        options = {
+            "spec": self.spec,
+            "baseline": baseline,
+            "tolerance": settings.baseline_compare,
+            "normalize": settings.latency_normalize == "auto",
+            "min_seconds": BASELINE_SAVE_SECONDS if settings.baseline_save else 0.0,
+        }
+        return _Plan(options, note=note, baseline=baseline)
+
+    @contextlib.contextmanager
+    def _interruptible(
+        self, label: str, thunk: Callable[[], object]
+    ) -> Iterator[list[Measurement]]:
+        """Record what was measured before a timeout, Ctrl-C or error stopped the measurement."""
+        partial: list[Measurement] = []
+        try:
+            yield partial
+        except ProdguardUsageError:
+            raise
+        except BaseException as exc:
+            if partial:
+                measurement = partial[0]
+                note = (
+                    f"interrupted by {describe_exception(exc)} after {measurement.n} rounds "
+                    f"({measurement.elapsed:.3g} s): partial measurement, not judged"
+                )
+                self.calls.append(MeasuredCall(label, thunk, measurement, not_judged=note))
+            else:
+                self.notes.append(
+                    f"{label}: interrupted by {describe_exception(exc)} before any round was timed"
+                )
+            raise
+
+    def _record(
+        self,
+        label: str,
+        thunk: Callable[[], object],
+        measurement: Measurement,
+        plan: _Plan,
+        *,
+        profile_baseline: bool = True,
+    ) -> None:
+        """Judge the measurement (unless a tracer ran) and save it when asked."""
+        if plan.not_judged is not None:
+            self.calls.append(MeasuredCall(label, thunk, measurement, not_judged=plan.not_judged))
+            return
+        self._judge(MeasuredCall(label, thunk, measurement, note=plan.note), plan.baseline)
+        if self.settings.baseline_save:
+            self._save(label, measurement, thunk if profile_baseline else None)
+
+    def judge_samples(
+        self,
+        samples: Sequence[float],
+        label: str = "benchmark",
+        thunk: Callable[[], object] | None = None,
+    ) -> None:
+        """Judge externally measured per-call seconds (pytest-benchmark's rounds).
+
+        Like a measured call: compared with its baseline and saved when asked,
+        and profiled on failure when ``thunk`` (the benchmarked call) is known.
+        """
+        from pytest_prodguard.latency.environment import machine_fingerprint
+        from pytest_prodguard.latency.tracers import active_tracer
+        from pytest_prodguard.latency.verdict import measurement_from_samples
 
         if self.spec is None:
             return
-        measurement = measurement_from_samples(samples, confidence=self.spec.confidence)
-        verdict = judge_samples(
-            samples,
-            self.spec,
-            inconclusive=self.settings.latency_inconclusive,
-            nodeid=self.display_id,
+        measurement = replace(
+            measurement_from_samples(samples, confidence=self.spec.confidence),
+            fingerprint=MappingProxyType(machine_fingerprint()),
         )
-        self.calls.append(MeasuredCall(label, None, measurement, verdict=verdict))
+        tracer = active_tracer()
+        if tracer is not None:
+            self.calls.append(MeasuredCall(label, thunk, measurement, not_judged=tracer.reason()))
+            return
+        baseline, note = self._load_baseline(label)
+        self._judge(MeasuredCall(label, thunk, measurement, note=note), baseline)
+        if self.settings.baseline_save:
+            self._save(label, measurement, thunk)
 
     def judge_benchmark(self, fixture: object) -> None:
-        """Judge the rounds pytest-benchmark's ``benchmark`` fixture measured, if any."""
+        """Judge the rounds pytest-benchmark's ``benchmark`` fixture measured, if any.
+
+        ``fixture`` may be the :class:`RecordingBenchmark` that stood in for it,
+        which also knows the benchmarked call (for the flamegraph).
+        """
         if self.settings.latency == "off":
             return
+        thunk = fixture.thunk if isinstance(fixture, RecordingBenchmark) else None
         stats = getattr(getattr(fixture, "stats", None), "stats", None)
         data = list(getattr(stats, "data", None) or ())
         if data:
-            self.judge_samples(data)
+            self.judge_samples(data, thunk=thunk)
         else:
-            self.notes.append(
-                "pytest-benchmark measured nothing (disabled, e.g. under xdist or "
-                "--benchmark-disable): the latency budget was not judged"
+            self.not_measured(
+                "pytest-benchmark measured nothing (it is disabled under pytest-xdist "
+                "and by --benchmark-disable)"
             )
+
+    def not_measured(self, reason: str, label: str = "benchmark") -> None:
+        """Record a call whose budget could not be judged because nothing was measured."""
+        from pytest_prodguard.latency.verdict import measurement_from_samples
+
+        empty = measurement_from_samples([])
+        self.calls.append(MeasuredCall(label, None, empty, not_judged=f"not judged: {reason}"))
 
     def _label_for(self, fn: Callable[..., object]) -> str:
         name = getattr(fn, "__qualname__", None) or type(fn).__name__
@@ -248,12 +390,15 @@ class TestGate:
             )
         self.calls.append(call)
 
-    def _save(self, label: str, measurement: Measurement, thunk: Callable[[], object]) -> None:
+    def _save(
+        self, label: str, measurement: Measurement, thunk: Callable[[], object] | None
+    ) -> None:
         from pytest_prodguard.latency.baseline import save_baseline
 
         path = self._baseline_file(label)
         save_baseline(path, measurement, nodeid=self.nodeid)
-        if self.profiler is not None:
+        self.calls[-1].saved = _saved_text(path, measurement)
+        if self.profiler is not None and thunk is not None:
             note = self.profiler.save_baseline(thunk, path.with_suffix(".folded"))
             if note:
                 self.notes.append(f"profile baseline not saved: {note}")
@@ -280,6 +425,11 @@ class TestGate:
     def _verdict(self) -> tuple[str, str]:
         failing = [call for call in self.calls if call.status() == "fail"]
         undecided = [call for call in self.calls if call.status() in ("warn", "inconclusive")]
+        not_judged = [call for call in self.calls if call.status() == "not-judged"]
+        if not_judged and self.settings.latency_inconclusive == "fail":
+            failing += not_judged  # --prodguard-latency-inconclusive=fail: no verdict fails
+        else:
+            undecided += not_judged
         if failing and self.settings.latency == "fail":
             return "fail", "\n".join(call.headline() for call in failing)
         if failing:  # --prodguard-latency=warn
@@ -289,11 +439,16 @@ class TestGate:
         return "pass", ""
 
     def _with_profile(self, result: GuardResult) -> GuardResult:
-        first = next(call for call in self.calls if call.status() == "fail")
-        if self.profiler is None or first.thunk is None:
+        first = next((call for call in self.calls if call.status() == "fail"), None)
+        if self.profiler is None or first is None or first.thunk is None:
             return result
         stacks = self._baseline_file(first.label).with_suffix(".folded")
-        return result.including(self.profiler.profile(first.thunk, stacks))
+        try:
+            return result.including(self.profiler.profile(first.thunk, stacks))
+        except BaseException as exc:  # a timeout or Ctrl-C: stop at once, keep the verdict
+            self.interrupted = exc
+            stopped = f"profiling stopped by {describe_exception(exc)}"
+            return result.including(GuardResult("profile", "pass", sections=((PROFILE, stopped),)))
 
 
 def _single_call(thunk: Callable[[], object]) -> Measurement:
@@ -302,3 +457,100 @@ def _single_call(thunk: Callable[[], object]) -> Measurement:
     start = time.perf_counter()
     thunk()
     return measurement_from_samples([time.perf_counter() - start])
+
+
+def _saved_text(path: Path, measurement: Measurement) -> str:
+    """``baseline run 3 of 3 saved to <path> (p50 1.2 ms)``: what the summary shows for a save."""
+    from pytest_prodguard.latency.baseline import BaselineError, load_baseline
+    from pytest_prodguard.units import format_duration
+
+    try:
+        runs = len(load_baseline(path).runs)
+    except BaselineError:
+        runs = 0
+    p50 = measurement.quantiles().get("p50")
+    median = f" (p50 {format_duration(p50)})" if p50 is not None else ""
+    which = f"run {runs} of {runs}" if runs else "run"
+    return f"baseline {which} saved to {path}{median}"
+
+
+@dataclass
+class _Plan:
+    """How one call is measured: measure()'s keywords, and what to do with the result."""
+
+    options: dict[str, Any]
+    note: str | None = None
+    baseline: Baseline | None = None
+    not_judged: str | None = None
+
+
+class LatencyMeter:
+    """The ``latency`` fixture: ``latency(fn, *args)``, ``await latency.measure_async(fn, *args)``.
+
+    A usage error (a coroutine object, a broken baseline file) goes to ``fail``
+    with the message, outside the ``except`` block so no chained traceback shows.
+    """
+
+    def __init__(self, gate: TestGate, fail: Callable[[str], NoReturn]) -> None:
+        self._gate = gate
+        self._fail = fail
+
+    def __call__(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> Measurement:
+        """Measure ``fn(*args, **kwargs)``: called, awaited in a fresh loop, or consumed."""
+        __tracebackhide__ = True
+        from pytest_prodguard.latency.baseline import BaselineError
+
+        try:
+            return self._gate.measure(fn, args, kwargs)
+        except (ProdguardUsageError, BaselineError) as exc:
+            message = f"latency(): {exc}"
+        self._fail(message)
+
+    async def measure_async(
+        self, fn: Callable[..., object], /, *args: Any, **kwargs: Any
+    ) -> Measurement:
+        """Measure ``await fn(*args, **kwargs)`` in the running event loop (async tests)."""
+        __tracebackhide__ = True
+        from pytest_prodguard.latency.baseline import BaselineError
+
+        try:
+            return await self._gate.measure_async(fn, args, kwargs)
+        except (ProdguardUsageError, BaselineError) as exc:
+            message = f"latency.measure_async(): {exc}"
+        self._fail(message)
+
+
+class RecordingBenchmark:
+    """Stands in for pytest-benchmark's fixture during a budgeted test and notes what it ran.
+
+    ``benchmark(fn, *args)`` and ``benchmark.pedantic(fn, args, kwargs)`` go to the
+    real fixture unchanged; the call is kept as :attr:`thunk` so that a failing
+    budget can be profiled and a saved baseline gets its profile. Everything else
+    is forwarded. (A pedantic ``setup`` makes the arguments per round: no thunk.)
+    """
+
+    def __init__(self, fixture: Any) -> None:
+        self.fixture = fixture
+        self.thunk: Callable[[], object] | None = None
+
+    def __call__(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> Any:
+        """Benchmark ``fn(*args, **kwargs)`` with pytest-benchmark, remembering the call."""
+        self.thunk = functools.partial(fn, *args, **kwargs)
+        return self.fixture(fn, *args, **kwargs)
+
+    def pedantic(
+        self,
+        target: Callable[..., object],
+        args: Sequence[object] = (),
+        kwargs: Mapping[str, object] | None = None,
+        setup: Callable[[], object] | None = None,
+        *rest: Any,
+        **options: Any,
+    ) -> Any:
+        """pytest-benchmark's ``pedantic``, remembering the call when it has fixed arguments."""
+        if setup is None:
+            self.thunk = functools.partial(target, *args, **(kwargs or {}))
+        return self.fixture.pedantic(target, args, kwargs, setup, *rest, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fixture, name)

@@ -179,6 +179,7 @@ class Measurement:
     normalisation_note: str = ""
     environment_start: Mapping[str, object] = field(default_factory=_empty)
     environment_end: Mapping[str, object] = field(default_factory=_empty)
+    call_kind: str = "call"
 
     @property
     def n(self) -> int:
@@ -271,6 +272,7 @@ class Measurement:
         """JSON-serialisable summary (quantiles, counts, environment; no raw samples)."""
         return {
             "n": self.n,
+            "call_kind": self.call_kind,
             "batch": self.batch,
             "calls": self.calls,
             "elapsed": self.elapsed,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import tracemalloc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +52,38 @@ def measure_peak_memory(
     If tracemalloc was already tracing (the user started it) it is left running;
     otherwise it is stopped again. Exceptions from ``fn`` propagate unchanged.
     """
-    kwargs = dict(kwargs or {})
+    steps = _peak_steps(calls)
+    try:
+        next(steps)
+        while True:
+            fn(*args, **(kwargs or {}))
+            steps.send(None)
+    except StopIteration as done:
+        peak: MemoryPeak = done.value
+        return peak
+
+
+async def measure_peak_memory_async(
+    fn: Callable[..., Awaitable[object]],
+    args: Sequence[object] = (),
+    kwargs: Mapping[str, object] | None = None,
+    *,
+    calls: int = MEMORY_CALLS,
+) -> MemoryPeak:
+    """:func:`measure_peak_memory`, awaiting ``fn`` in the running event loop."""
+    steps = _peak_steps(calls)
+    try:
+        next(steps)
+        while True:
+            await fn(*args, **(kwargs or {}))
+            steps.send(None)
+    except StopIteration as done:
+        peak: MemoryPeak = done.value
+        return peak
+
+
+def _peak_steps(calls: int) -> Generator[None, None, MemoryPeak]:
+    """Yields where each call is to be made; returns the peaks of those calls."""
     cuda = _cuda_module()
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
@@ -68,7 +99,7 @@ def measure_peak_memory(
                 cuda.synchronize()
                 cuda.reset_peak_memory_stats()
                 cuda_before = int(cuda.memory_allocated())
-            fn(*args, **kwargs)
+            yield
             _, peak = tracemalloc.get_traced_memory()
             host_peak = max(host_peak, peak - before)
             if cuda is not None:

@@ -24,12 +24,15 @@ Procedure (:func:`measure`):
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any, cast
 
+from pytest_prodguard.latency import callables
 from pytest_prodguard.latency.baseline import RATIO, Baseline, nominal_reference
 from pytest_prodguard.latency.checks import INCONCLUSIVE, evaluate_statistic, statistic_alphas
 from pytest_prodguard.latency.compare import (
@@ -51,7 +54,11 @@ from pytest_prodguard.latency.measurement import (
     normalised_samples,
     paired_log_ratios,
 )
-from pytest_prodguard.latency.memory import measure_peak_memory
+from pytest_prodguard.latency.memory import (
+    MemoryPeak,
+    measure_peak_memory,
+    measure_peak_memory_async,
+)
 from pytest_prodguard.latency.sequential import first_fail_look, first_pass_look, plan_looks
 from pytest_prodguard.latency.spec import (
     DEFAULT_CONFIDENCE,
@@ -59,7 +66,14 @@ from pytest_prodguard.latency.spec import (
     QUANTILES,
     LatencySpec,
 )
-from pytest_prodguard.latency.timing import CallableSource, Source, timer_overhead_ns
+from pytest_prodguard.latency.timing import (
+    AsyncCallableSource,
+    CallableSource,
+    Round,
+    Source,
+    WarmUp,
+    timer_overhead_ns,
+)
 
 RECORDING_SECONDS = 0.5
 #: Least sampling time of a measurement that is saved as a baseline run: a run that
@@ -206,7 +220,54 @@ def _gc_counts() -> tuple[int, int, int]:
     )
 
 
-def sample(
+#: What the sampling steps ask their driver for: a warm-up (with its arguments) or a round.
+_WARM_UP, _TARGET = "warm_up", "target"
+_Request = tuple[str, tuple[object, ...]]
+
+
+def sample(source: Source, spec: LatencySpec | None, **options: Any) -> Measurement:
+    """Run the adaptive sampling procedure on ``source`` and return the Measurement.
+
+    The options are those of :func:`_sampling_steps`, which documents the procedure.
+    """
+    steps = _sampling_steps(source, spec, **options)
+    reply: object = None
+    while True:
+        try:
+            name, arguments = steps.send(reply)
+        except StopIteration as done:
+            measurement: Measurement = done.value
+            return measurement
+        try:
+            reply = source.warm_up(*arguments) if name == _WARM_UP else source.target()  # type: ignore[arg-type]
+        except BaseException as exc:
+            steps.throw(exc)  # the steps hand over the rounds so far, then re-raise
+            raise
+
+
+async def sample_async(
+    source: AsyncCallableSource, spec: LatencySpec | None, **options: Any
+) -> Measurement:
+    """:func:`sample` for an awaited callable, in the running event loop."""
+    steps = _sampling_steps(source, spec, **options)
+    reply: object = None
+    while True:
+        try:
+            name, arguments = steps.send(reply)
+        except StopIteration as done:
+            measurement: Measurement = done.value
+            return measurement
+        try:
+            if name == _WARM_UP:
+                reply = await source.warm_up_async(*arguments)  # type: ignore[arg-type]
+            else:
+                reply = await source.target_async()
+        except BaseException as exc:
+            steps.throw(exc)
+            raise
+
+
+def _sampling_steps(
     source: Source,
     spec: LatencySpec | None,
     *,
@@ -217,8 +278,13 @@ def sample(
     nominal_reference: float | None = None,
     normalise_within_run: bool = False,
     min_seconds: float = 0.0,
-) -> Measurement:
-    """Run the adaptive sampling procedure on ``source`` and return the Measurement.
+    on_interrupt: Callable[[Measurement], object] | None = None,
+) -> Generator[_Request, object, Measurement]:
+    """The adaptive sampling procedure on ``source``, as steps; returns the Measurement.
+
+    Every call into the code under test is a step the driver performs (a
+    warm-up, a timed round), so that :func:`sample` calls and
+    :func:`sample_async` awaits the same procedure.
 
     ``source`` may be a real :class:`~.timing.CallableSource` or a synthetic one
     with a fake clock (the decision logic is then exactly reproducible).
@@ -234,16 +300,22 @@ def sample(
     ``min_seconds`` keeps sampling after a decision until that much sampling
     time has passed (capped by ``max_time``): the verdicts still come from the
     deciding look, and the extra rounds serve a baseline run being saved.
+    ``on_interrupt`` receives the rounds measured so far (stop reason
+    ``"interrupted"``) when anything, such as a timeout or Ctrl-C, interrupts
+    sampling; the exception then propagates unchanged.
     """
     max_time = spec.max_time if spec else DEFAULT_MAX_TIME
-    warm = source.warm_up(
-        spec.warmup if spec else None, _WARMUP_MIN_SHARE * max_time, _WARMUP_MAX_SHARE * max_time
+    warm_up_arguments = (
+        spec.warmup if spec else None,
+        _WARMUP_MIN_SHARE * max_time,
+        _WARMUP_MAX_SHARE * max_time,
     )
+    warm = cast(WarmUp, (yield (_WARM_UP, warm_up_arguments)))
     run = _Run()
     first = None
     round_cost = warm.per_call * source.batch
     if not math.isfinite(round_cost) or round_cost <= 0:
-        first = source.target()
+        first = cast(Round, (yield (_TARGET, ())))
         round_cost = max(first.wall * source.batch, 1e-9)
     source.reference()
     probe = source.reference()
@@ -269,15 +341,55 @@ def sample(
         fail_from=fail_from,
     )
     floor = min(min_seconds, time_limit)
-    decided_at: int | None = None
     if before_sampling is not None:
         before_sampling()
     gc_before = _gc_counts()
     start = source.now()
+
+    def record(stop_reason: str) -> Measurement:
+        return _measurement(
+            source,
+            spec,
+            warm,
+            run,
+            planned,
+            every,
+            stop_reason,
+            start,
+            gc_before,
+            fail_from,
+            nominal_reference=nominal_reference,
+            normalise_within_run=normalise_within_run,
+        )
+
+    try:
+        reason = yield from _rounds(
+            source, run, rule, planned, every, first, start, floor, time_limit
+        )
+    except BaseException:
+        if on_interrupt is not None:
+            on_interrupt(record("interrupted"))
+        raise
+    return record(reason)
+
+
+def _rounds(
+    source: Source,
+    run: _Run,
+    rule: _StopRule,
+    planned: Sequence[int],
+    every: int,
+    first: Round | None,
+    start: float,
+    floor: float,
+    time_limit: float,
+) -> Generator[_Request, object, str]:
+    """Timed rounds with reference rounds and looks until decided; returns the stop reason."""
+    decided_at: int | None = None
     reason = "recorded"
     next_look = 0
     while True:
-        current = first if first is not None else source.target()
+        current = first if first is not None else cast(Round, (yield (_TARGET, ())))
         first = None
         run.samples.append(current.seconds)
         run.walls.append(current.wall)
@@ -313,6 +425,24 @@ def sample(
                 run.look_times.append(elapsed)
                 reason = "max_time"
             break
+    return reason
+
+
+def _measurement(
+    source: Source,
+    spec: LatencySpec | None,
+    warm: WarmUp,
+    run: _Run,
+    planned: Sequence[int],
+    every: int,
+    reason: str,
+    start: float,
+    gc_before: tuple[int, int, int],
+    fail_from: int,
+    *,
+    nominal_reference: float | None,
+    normalise_within_run: bool,
+) -> Measurement:
     gc_after = _gc_counts()
     return Measurement(
         samples=tuple(run.samples),
@@ -360,6 +490,7 @@ def measure(
     tolerance: float | None = None,
     normalize: bool = True,
     min_seconds: float = 0.0,
+    on_interrupt: Callable[[Measurement], object] | None = None,
 ) -> Measurement:
     """Measure ``fn(*args, **kwargs)`` adaptively and return the Measurement.
 
@@ -373,52 +504,186 @@ def measure(
     against its median in this run (bursts of a slower machine are taken out).
     ``min_seconds`` keeps sampling after the decision until that much time has passed (use
     :data:`BASELINE_SAVE_SECONDS` when the measurement will be saved as a
-    baseline run). An exception raised by ``fn`` propagates unchanged.
+    baseline run). An exception raised by ``fn`` propagates unchanged; with
+    ``on_interrupt`` the rounds timed before it are handed over first.
+
+    Coroutine functions are awaited in a fresh event loop and generators consumed
+    fully (:mod:`.callables`); inside a running event loop use :func:`measure_async`.
     """
+    options = _Options(spec, baseline, tolerance, normalize, min_seconds, on_interrupt)
+    kind = callables.classify(fn)
+    while True:
+        try:
+            if kind in callables.ASYNC_KINDS:
+                callables.refuse_running_loop(fn)
+                return callables.run_in_new_loop(
+                    functools.partial(
+                        _measure_awaited,
+                        callables.as_awaitable(fn, kind),
+                        args,
+                        kwargs,
+                        kind,
+                        options,
+                    )
+                )
+            return _measure_called(callables.as_sync(fn, kind), args, kwargs, kind, options)
+        except callables.LazyResultError as lazy:
+            kind = lazy.kind
+
+
+async def measure_async(
+    fn: Callable[..., object],
+    args: Sequence[object] = (),
+    kwargs: Mapping[str, object] | None = None,
+    *,
+    spec: LatencySpec | None,
+    baseline: Baseline | None = None,
+    tolerance: float | None = None,
+    normalize: bool = True,
+    min_seconds: float = 0.0,
+    on_interrupt: Callable[[Measurement], object] | None = None,
+) -> Measurement:
+    """:func:`measure`, awaiting ``fn`` in the running event loop (asyncio or anyio).
+
+    A plain callable is accepted too (and called, or its generator consumed).
+    """
+    options = _Options(spec, baseline, tolerance, normalize, min_seconds, on_interrupt)
+    kind = callables.classify(fn)
+    while True:
+        try:
+            if kind in callables.ASYNC_KINDS:
+                awaitable = callables.as_awaitable(fn, kind)
+                return await _measure_awaited(awaitable, args, kwargs, kind, options)
+            return _measure_called(callables.as_sync(fn, kind), args, kwargs, kind, options)
+        except callables.LazyResultError as lazy:
+            kind = lazy.kind
+
+
+@dataclass(frozen=True)
+class _Options:
+    spec: LatencySpec | None
+    baseline: Baseline | None
+    tolerance: float | None
+    normalize: bool
+    min_seconds: float
+    on_interrupt: Callable[[Measurement], object] | None
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What is settled before sampling and recorded with the measurement afterwards."""
+
+    sampling: Mapping[str, Any]
+    nominal_runs: int
+    normalisation_note: str
+    fingerprint: Mapping[str, str]
+    processes: Any
+    environment_start: Mapping[str, object]
+    overhead: float
+
+
+def _context(options: _Options) -> _Context:
     fingerprint = machine_fingerprint()
+    baseline, normalize = options.baseline, options.normalize
     nominal, nominal_runs = (
         nominal_reference(baseline, fingerprint)
         if baseline is not None and normalize
         else (None, 0)
     )
-    normalisation_note = "switched off" if not normalize else ""
-    setup = None
+    tolerance, setup = options.tolerance, None
     if baseline is not None and tolerance is not None:
         setup = prepare_comparison(baseline, fingerprint, has_reference=True)
     processes = snapshot_processes()
     environment_start = describe_environment()
-    overhead = timer_overhead_ns()
+    sampling = {
+        "setup": setup,
+        "tolerance": tolerance,
+        "before_sampling": gc.collect,
+        "nominal_reference": nominal,
+        "normalise_within_run": normalize,
+        "min_seconds": options.min_seconds,
+        "on_interrupt": options.on_interrupt,
+    }
+    return _Context(
+        sampling,
+        nominal_runs,
+        "switched off" if not normalize else "",
+        fingerprint,
+        processes,
+        environment_start,
+        timer_overhead_ns(),
+    )
+
+
+def _overhead_per_round(source: CallableSource) -> float:
+    return _REAL_OVERHEAD_SECONDS if source.cpu_wait_available else 1e-6
+
+
+def _measure_called(
+    fn: Callable[..., object],
+    args: Sequence[object],
+    kwargs: Mapping[str, object] | None,
+    kind: str,
+    options: _Options,
+) -> Measurement:
+    context = _context(options)
+    spec = options.spec
     source = CallableSource(
-        fn, args, kwargs, include_cpu_wait=spec.include_cpu_wait if spec else False
+        fn,
+        args,
+        kwargs,
+        include_cpu_wait=spec.include_cpu_wait if spec else False,
+        check_result=callables.check_first_result if kind == callables.CALL else None,
     )
     try:
         measurement = sample(
-            source,
-            spec,
-            setup=setup,
-            tolerance=tolerance,
-            overhead_per_round=_REAL_OVERHEAD_SECONDS if source.cpu_wait_available else 1e-6,
-            before_sampling=gc.collect,
-            nominal_reference=nominal,
-            normalise_within_run=normalize,
-            min_seconds=min_seconds,
+            source, spec, overhead_per_round=_overhead_per_round(source), **context.sampling
         )
     finally:
         source.close()
-    peak_memory = cuda_peak = None
-    memory_calls = 0
+    peak = None
     if spec is not None and spec.has_memory_budget:
         peak = measure_peak_memory(fn, args, kwargs)
-        peak_memory, cuda_peak, memory_calls = peak.host, peak.cuda, peak.calls
+    return _finished(measurement, context, peak, kind)
+
+
+async def _measure_awaited(
+    fn: Callable[..., Awaitable[object]],
+    args: Sequence[object],
+    kwargs: Mapping[str, object] | None,
+    kind: str,
+    options: _Options,
+) -> Measurement:
+    context = _context(options)
+    spec = options.spec
+    source = AsyncCallableSource(
+        fn, args, kwargs, include_cpu_wait=spec.include_cpu_wait if spec else False
+    )
+    try:
+        measurement = await sample_async(
+            source, spec, overhead_per_round=_overhead_per_round(source), **context.sampling
+        )
+    finally:
+        source.close()
+    peak = None
+    if spec is not None and spec.has_memory_budget:
+        peak = await measure_peak_memory_async(fn, args, kwargs)
+    return _finished(measurement, context, peak, kind)
+
+
+def _finished(
+    measurement: Measurement, context: _Context, peak: MemoryPeak | None, kind: str
+) -> Measurement:
     return replace(
         measurement,
-        timer_overhead_ns=overhead,
-        peak_memory=peak_memory,
-        cuda_peak_memory=cuda_peak,
-        memory_calls=memory_calls,
-        nominal_runs=nominal_runs,
-        normalisation_note=normalisation_note,
-        fingerprint=MappingProxyType(fingerprint),
-        environment_start=MappingProxyType(environment_start),
-        environment_end=MappingProxyType(describe_environment(since=processes)),
+        timer_overhead_ns=context.overhead,
+        peak_memory=peak.host if peak else None,
+        cuda_peak_memory=peak.cuda if peak else None,
+        memory_calls=peak.calls if peak else 0,
+        nominal_runs=context.nominal_runs,
+        normalisation_note=context.normalisation_note,
+        fingerprint=MappingProxyType(context.fingerprint),
+        environment_start=MappingProxyType(context.environment_start),
+        environment_end=MappingProxyType(describe_environment(since=context.processes)),
+        call_kind=kind,
     )

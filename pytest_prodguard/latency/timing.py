@@ -22,7 +22,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -161,7 +161,12 @@ def cuda_synchronizer() -> Callable[[], None] | None:
 
 
 class CallableSource:
-    """Times ``fn(*args, **kwargs)``; exceptions from ``fn`` propagate unchanged."""
+    """Times ``fn(*args, **kwargs)``; exceptions from ``fn`` propagate unchanged.
+
+    The warm-up is written once, as steps (:meth:`_warm_up_steps`) that ask for
+    "time k plain calls" and receive nanoseconds; this class answers them by
+    calling ``fn`` and :class:`AsyncCallableSource` by awaiting it.
+    """
 
     timer = "perf_counter_ns"
 
@@ -172,6 +177,7 @@ class CallableSource:
         kwargs: Mapping[str, object] | None = None,
         *,
         include_cpu_wait: bool = False,
+        check_result: Callable[[object], None] | None = None,
     ) -> None:
         self._fn = fn
         self._args = tuple(args)
@@ -179,6 +185,8 @@ class CallableSource:
         self._include_cpu_wait = include_cpu_wait
         self._probe = CpuWaitProbe()
         self._sync: Callable[[], None] | None = None
+        # Looks once at what the first call returns (a coroutine, a generator...).
+        self._check_result = check_result
         self.batch = 1
 
     @property
@@ -194,12 +202,23 @@ class CallableSource:
         """perf_counter seconds."""
         return time.perf_counter()
 
-    def _call_once(self) -> int:
+    def _plain_calls_ns(self, calls: int) -> int:
+        """Nanoseconds of ``calls`` plain calls (no CPU-wait correction)."""
+        fn, args, kwargs = self._fn, self._args, self._kwargs
+        if self._check_result is not None:
+            check, self._check_result = self._check_result, None
+            start = time.perf_counter_ns()
+            check(fn(*args, **kwargs))
+            calls -= 1
+            first = time.perf_counter_ns() - start
+        else:
+            first = 0
         start = time.perf_counter_ns()
-        self._fn(*self._args, **self._kwargs)
+        for _ in range(calls):
+            fn(*args, **kwargs)
         if self._sync is not None:
             self._sync()
-        return time.perf_counter_ns() - start
+        return first + time.perf_counter_ns() - start
 
     def warm_up(self, calls: int | None, min_seconds: float, max_seconds: float) -> WarmUp:
         """Run ``calls`` unmeasured calls (automatic when None), then size the batch.
@@ -210,37 +229,46 @@ class CallableSource:
         the batch size calibrated by timing growing batches (those calls count
         as warm-up too).
         """
+        steps = self._warm_up_steps(calls, min_seconds, max_seconds)
+        try:
+            request = next(steps)
+            while True:
+                request = steps.send(self._plain_calls_ns(request))
+        except StopIteration as done:
+            warm: WarmUp = done.value
+            return warm
+
+    def _warm_up_steps(
+        self, calls: int | None, min_seconds: float, max_seconds: float
+    ) -> Generator[int, int, WarmUp]:
+        """The warm-up as steps: yields a number of calls to time, receives their nanoseconds."""
         started = time.perf_counter()
         durations: list[int] = []
-        if calls is None:
-            while len(durations) < 2 or (
-                time.perf_counter() - started < min_seconds
-                and time.perf_counter() - started < max_seconds
-            ):
-                durations.append(self._call_once())
-                self._sync = self._sync or cuda_synchronizer()
-        else:
-            for _ in range(calls):
-                durations.append(self._call_once())
-                self._sync = self._sync or cuda_synchronizer()
+
+        def wanted() -> bool:
+            if calls is not None:
+                return len(durations) < calls
+            elapsed = time.perf_counter() - started
+            return len(durations) < 2 or (elapsed < min_seconds and elapsed < max_seconds)
+
+        while wanted():
+            durations.append((yield 1))
+            self._sync = self._sync or cuda_synchronizer()
         done = len(durations)
         per_call = _typical(durations) / 1e9 if durations else math.nan
         if calls != 0 and durations:
-            extra, per_call = self._calibrate_batch(per_call)
+            extra, per_call = yield from self._calibrate_steps(per_call)
             done += extra
         return WarmUp(done, time.perf_counter() - started, per_call)
 
-    def _calibrate_batch(self, per_call: float) -> tuple[int, float]:
+    def _calibrate_steps(self, per_call: float) -> Generator[int, int, tuple[int, float]]:
         """Grow the batch until one round lasts MIN_ROUND_SECONDS; return (calls made, per call)."""
         if per_call >= MIN_ROUND_SECONDS:
             return 0, per_call
         batch = max(1, math.ceil(MIN_ROUND_SECONDS / max(per_call, 1e-9)))
         extra, elapsed = 0, 0.0
         for _ in range(12):
-            start = time.perf_counter_ns()
-            for _ in range(batch):
-                self._fn(*self._args, **self._kwargs)
-            elapsed = (time.perf_counter_ns() - start) / 1e9
+            elapsed = (yield batch) / 1e9
             extra += batch
             if elapsed >= MIN_ROUND_SECONDS or batch >= _MAX_BATCH:
                 break
@@ -263,8 +291,11 @@ class CallableSource:
             if sync is not None:
                 sync()
 
-        wall, removed = self._timed(run)
+        return self._round(*self._timed(run))
+
+    def _round(self, wall: int, removed: int) -> Round:
         kept = wall if self._include_cpu_wait else wall - removed
+        batch = self.batch
         return Round(kept / batch / 1e9, wall / batch / 1e9, removed / batch / 1e9)
 
     def reference(self) -> ReferenceRound:
@@ -303,10 +334,74 @@ class CallableSource:
         cpu = time.thread_time_ns() - cpu_before if probe else 0
         waited = self._probe.wait_ns() - wait_before if probe else 0
         wall = time.perf_counter_ns() - start
-        if not probe:
+        return self._corrected(wall, waited, cpu)
+
+    def _corrected(self, wall: int, waited: int, cpu: int) -> tuple[int, int]:
+        """(wall, wait to remove): the reads' cost off the wall, the wait capped by off-CPU time."""
+        if not self._probe.available:
             return wall, 0
         wall = max(wall - self._probe.read_cost_ns, 1)
         return wall, max(0, min(waited, wall - cpu))
+
+
+class AsyncCallableSource(CallableSource):
+    """Times ``await fn(*args, **kwargs)`` inside the running event loop (any anyio backend).
+
+    Only the awaits are timed: the round's timer starts and stops inside the
+    loop, so scheduling the round costs nothing measured. Use with
+    :func:`.sampler.sample_async`.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Awaitable[object]],
+        args: Sequence[object] = (),
+        kwargs: Mapping[str, object] | None = None,
+        *,
+        include_cpu_wait: bool = False,
+    ) -> None:
+        super().__init__(fn, args, kwargs, include_cpu_wait=include_cpu_wait)
+        self._coroutine_fn = fn
+
+    async def _plain_awaits_ns(self, calls: int) -> int:
+        """Nanoseconds of ``calls`` plain awaits."""
+        fn, args, kwargs = self._coroutine_fn, self._args, self._kwargs
+        start = time.perf_counter_ns()
+        for _ in range(calls):
+            await fn(*args, **kwargs)
+        if self._sync is not None:
+            self._sync()
+        return time.perf_counter_ns() - start
+
+    async def warm_up_async(
+        self, calls: int | None, min_seconds: float, max_seconds: float
+    ) -> WarmUp:
+        """:meth:`CallableSource.warm_up`, awaiting the calls."""
+        steps = self._warm_up_steps(calls, min_seconds, max_seconds)
+        try:
+            request = next(steps)
+            while True:
+                request = steps.send(await self._plain_awaits_ns(request))
+        except StopIteration as done:
+            warm: WarmUp = done.value
+            return warm
+
+    async def target_async(self) -> Round:
+        """Time one round of ``batch`` awaits, corrected like :meth:`CallableSource.target`."""
+        fn, args, kwargs, batch = self._coroutine_fn, self._args, self._kwargs, self.batch
+        sync = self._sync
+        probe = self._probe.available
+        start = time.perf_counter_ns()
+        wait_before = self._probe.wait_ns() if probe else 0
+        cpu_before = time.thread_time_ns() if probe else 0
+        for _ in range(batch):
+            await fn(*args, **kwargs)
+        if sync is not None:
+            sync()
+        cpu = time.thread_time_ns() - cpu_before if probe else 0
+        waited = self._probe.wait_ns() - wait_before if probe else 0
+        wall = time.perf_counter_ns() - start
+        return self._round(*self._corrected(wall, waited, cpu))
 
 
 def _typical(durations: Sequence[int]) -> float:

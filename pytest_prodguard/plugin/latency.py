@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -27,8 +27,8 @@ from pytest_prodguard.plugin.common import (
 )
 
 if TYPE_CHECKING:
-    from pytest_prodguard.latency import LatencySpec, Measurement
-    from pytest_prodguard.latency.gate import TestGate
+    from pytest_prodguard.latency import LatencySpec
+    from pytest_prodguard.latency.gate import RecordingBenchmark, TestGate
     from pytest_prodguard.results import GuardResult
     from pytest_prodguard.settings import Settings
 
@@ -49,6 +49,7 @@ XDIST_GROUP = "prodguard-latency"
 
 spec_key: pytest.StashKey[LatencySpec] = pytest.StashKey()
 gate_key: pytest.StashKey[TestGate] = pytest.StashKey()
+benchmark_key: pytest.StashKey[RecordingBenchmark] = pytest.StashKey()
 
 
 class LatencyPlugin:
@@ -95,28 +96,26 @@ class LatencyPlugin:
     def latency(self, request: pytest.FixtureRequest) -> Any:
         """Measure a callable adaptively: ``latency(fn, *args, **kwargs)`` returns a Measurement.
 
-        With ``@pytest.mark.latency_budget(...)`` every call is judged against the
-        budget after the test body returns; without a marker it measures and records
-        only. Example::
+        Coroutine functions are awaited (``await latency.measure_async(fn, ...)``
+        inside an async test) and generators consumed fully. With
+        ``@pytest.mark.latency_budget(...)`` every call is judged against the budget
+        after the test body returns; without a marker it measures and records only.
+        Example::
 
             @pytest.mark.latency_budget(p95="20ms")
             def test_predict_is_fast(latency, service):
                 result = latency(service.predict, ["a short review"])
                 assert result.n > 0
         """
-        gate = self.gate_for(request.node)
+        from pytest_prodguard.latency.gate import LatencyMeter
 
-        def measure(fn: Any, /, *args: Any, **kwargs: Any) -> Measurement:
+        nodeid = request.node.nodeid
+
+        def fail(message: str) -> NoReturn:
             __tracebackhide__ = True
-            from pytest_prodguard.latency import BaselineError
+            pytest.fail(f"{nodeid}: {message}", pytrace=False)
 
-            try:
-                return gate.measure(fn, args, kwargs)
-            except (ProdguardUsageError, BaselineError) as exc:
-                message = f"{request.node.nodeid}: latency(): {exc}"
-            pytest.fail(message, pytrace=False)
-
-        return measure
+        return LatencyMeter(self.gate_for(request.node), fail)
 
     def gate_for(self, item: pytest.Item) -> TestGate:
         """The latency gate of ``item``, created on first use."""
@@ -130,21 +129,38 @@ class LatencyPlugin:
                 item.nodeid,
                 item.stash.get(spec_key, None),
                 self.settings,
-                profiler=failure_profiler(self.settings, item.nodeid, marked),
+                profiler=failure_profiler(self.config, self.settings, item.nodeid, marked),
                 display_id=invocation_relative(self.config, item.nodeid),
             )
             item.stash[gate_key] = gate
         return gate
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Start each attempt afresh: pytest-rerunfailures runs the same item again.
+
+        Each attempt is measured and judged on its own; an earlier attempt's gate
+        would otherwise carry its measurements into the later attempts' verdicts.
+        """
+        keys: tuple[pytest.StashKey[Any], ...] = (gate_key, benchmark_key)
+        for key in keys:
+            if key in item.stash:
+                del item.stash[key]
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         """Judge what the test measured once its body has returned (or failed)."""
+        watcher = _watch_benchmark(item)
         try:
-            result = yield
-        except BaseException:
-            self._finish(item, judged=False)
-            raise
-        self._finish(item, judged=True)
+            try:
+                result = yield
+            except BaseException:
+                self._finish(item, judged=False)
+                raise
+            self._finish(item, judged=True)
+        finally:
+            if watcher is not None:  # pytest-benchmark checks the fixture's type afterwards
+                item.funcargs["benchmark"] = watcher.fixture  # type: ignore[attr-defined]
         return result
 
     def _finish(self, item: pytest.Item, *, judged: bool) -> None:
@@ -163,8 +179,23 @@ class LatencyPlugin:
         else:
             return
         add_result(item, result)
+        if gate.interrupted is not None:  # a timeout or Ctrl-C while profiling: let it through
+            raise gate.interrupted
         if result.status == "warn":
             _warn(item, result)
+
+
+def _watch_benchmark(item: pytest.Item) -> RecordingBenchmark | None:
+    """Put a recorder in front of pytest-benchmark's fixture of a budgeted test (see the gate)."""
+    funcargs = getattr(item, "funcargs", None)
+    if not funcargs or "benchmark" not in funcargs or spec_key not in item.stash:
+        return None
+    from pytest_prodguard.latency.gate import RecordingBenchmark
+
+    watcher = RecordingBenchmark(funcargs["benchmark"])
+    funcargs["benchmark"] = watcher
+    item.stash[benchmark_key] = watcher
+    return watcher
 
 
 def _nothing_measured(item: pytest.Item) -> GuardResult:

@@ -75,6 +75,7 @@ class OutcomePlugin:
         if robustness is not None:
             # A failure's slice summary must only count this test's examples.
             robustness.clear_history()
+        _forget_earlier_attempt(item)
         message = item.stash.get(usage_error_key, None)
         if message is not None:
             pytest.fail(f"{item.nodeid}: {message}", pytrace=False)
@@ -131,6 +132,22 @@ class OutcomePlugin:
     def pytest_terminal_summary(self) -> None:
         """From here on pytest prints the short summary (see ``pytest_report_teststatus``)."""
         self.summarizing = True
+
+
+def _forget_earlier_attempt(item: pytest.Item) -> None:
+    """pytest-rerunfailures runs the same item again: only the final attempt's results count.
+
+    An earlier attempt's pending results and prodguard properties would otherwise
+    pile up on the item and show in every later attempt's report (sections repeated).
+    """
+    if results_key in item.stash:
+        del item.stash[results_key]
+    if item.user_properties:
+        item.user_properties[:] = [
+            pair
+            for pair in item.user_properties
+            if not (isinstance(pair[0], str) and pair[0].startswith("prodguard."))
+        ]
 
 
 def apply_result(item: pytest.Item, report: pytest.TestReport, result: GuardResult) -> None:

@@ -1,8 +1,9 @@
 """The profiling concern: ``profile_on_failure`` marker and the profiler handed to the gate.
 
 A marked test that fails is run again under a profiler (in its judge, while its
-fixtures are still alive) and gets the hottest frames and a flamegraph. A test
-that passes loses the profile an earlier failing run left behind.
+fixtures are still alive) and gets the hottest frames and a flamegraph. Profiles
+go to one folder per pytest run (workers use the controller's run id), so a later
+run never deletes the profiles an earlier run's reports point at.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.plugin.common import add_judge, register_plugin, reject
+from pytest_prodguard.plugin.common import (
+    add_judge,
+    is_worker,
+    register_plugin,
+    reject,
+    xdist_active,
+)
 
 if TYPE_CHECKING:
     from pytest_prodguard.profiling.attach import FailureProfiler
@@ -29,8 +36,26 @@ MARKER = (
 profiler_key = pytest.StashKey[str]()
 
 
+_run_id_key = pytest.StashKey[str]()
+
+
+def run_id(config: pytest.Config) -> str:
+    """This pytest run's id (its profile folder): the controller's under pytest-xdist."""
+    known = config.stash.get(_run_id_key, None)
+    if known is None:
+        worker = getattr(config, "workerinput", None) or {}
+        if worker.get("prodguard_run"):
+            known = str(worker["prodguard_run"])
+        else:
+            from pytest_prodguard.profiling.files import new_run_id
+
+            known = new_run_id()
+        config.stash[_run_id_key] = known
+    return known
+
+
 def failure_profiler(
-    settings: Settings, nodeid: str, marker_profiler: str | None = None
+    config: pytest.Config, settings: Settings, nodeid: str, marker_profiler: str | None = None
 ) -> FailureProfiler | None:
     """The profiler of test ``nodeid``; None when profiling is off."""
     if settings.profile == "off":
@@ -43,13 +68,17 @@ def failure_profiler(
         seconds=settings.profile_seconds,
         out_dir=settings.profile_dir,
         top=settings.profile_top,
+        run_id=run_id(config),
+        keep=settings.profile_keep,
+        frames=settings.profile_frames,
     )
 
 
 class ProfilingPlugin:
     """Evaluates ``profile_on_failure`` markers and profiles the marked tests that fail."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
         self.settings = settings
 
     @pytest.hookimpl(tryfirst=True)
@@ -67,23 +96,26 @@ class ProfilingPlugin:
     def judge(
         self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
     ) -> GuardResult | None:
-        """Profile a marked test that failed; forget the old profile of one that passed."""
-        if report.when != "call":
+        """Profile a marked test that failed (a timeout while profiling stops it at once)."""
+        if report.when != "call" or not report.failed or profiler_key not in item.stash:
             return None
-        from pytest_prodguard.plugin.latency import gate_key, spec_key
-
-        marked = profiler_key in item.stash
-        if not (marked or spec_key in item.stash or gate_key in item.stash):
-            return None  # the common case: a test prodguard has nothing to do with
-        profiler = failure_profiler(self.settings, item.nodeid, item.stash.get(profiler_key, None))
+        if getattr(report, "prodguard_latency", None) == "fail":
+            return None  # the latency gate profiled the measured call already
+        marked = item.stash[profiler_key]
+        profiler = failure_profiler(self.config, self.settings, item.nodeid, marked)
         if profiler is None:
             return None
-        if report.passed:
-            profiler.discard()
-            return None
-        if report.failed and marked and getattr(report, "prodguard_latency", None) != "fail":
+        try:
             return profiler.profile(_test_body(item))
-        return None
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # pytest-timeout's Timeout: keep the test's own failure
+            from pytest_prodguard.errors import describe_exception
+            from pytest_prodguard.profiling import SECTION_TITLE
+            from pytest_prodguard.results import GuardResult
+
+            stopped = f"profiling stopped by {describe_exception(exc)}"
+            return GuardResult("profile", "pass", sections=((SECTION_TITLE, stopped),))
 
 
 def _parse(marker: pytest.Mark) -> str:
@@ -122,6 +154,19 @@ def _test_body(item: pytest.Item) -> Any:
 def register(config: pytest.Config, settings: Settings) -> None:
     """The profiling concern runs in every process (workers run the tests)."""
     config.addinivalue_line("markers", MARKER)
-    plugin = ProfilingPlugin(settings)
+    plugin = ProfilingPlugin(config, settings)
     register_plugin(config, plugin, "prodguard-profiling")
     add_judge(config, plugin.judge)
+    if xdist_active(config) and not is_worker(config):
+        register_plugin(config, RunIdGlue(config), "prodguard-profiling-xdist")
+
+
+class RunIdGlue:
+    """Hands the run id to pytest-xdist workers (registered only when xdist distributes)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_configure_node(self, node: Any) -> None:
+        """Workers write their profiles into the controller's run folder."""
+        node.workerinput["prodguard_run"] = run_id(self.config)

@@ -135,13 +135,11 @@ class ReportPlugin:
         for line in latency_lines([(t.nodeid, t.results["latency"][-1]) for t in tests]):
             terminalreporter.write_line(line)
         workers = getattr(self.config.option, "numprocesses", None)
-        if workers and getattr(self.config.option, "dist", "no") != "loadgroup":
-            terminalreporter.write_line(
-                f"note: latency was measured while {workers} pytest-xdist workers ran other "
-                "tests in parallel; budgets were not widened. Run with --dist loadgroup to "
-                "measure latency tests serially on one worker (group 'prodguard-latency').",
-                yellow=True,
-            )
+        if workers:
+            from pytest_prodguard.report.terminal import xdist_note
+
+            dist = getattr(self.config.option, "dist", "no")
+            terminalreporter.write_line(xdist_note(workers, dist), yellow=True)
 
 
 def _phase_text(report: pytest.TestReport) -> PhaseText:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from pytest_prodguard.profiling.command import profile_command
 from pytest_prodguard.profiling.files import (
+    DEFAULT_KEEP_RUNS,
     DEFAULT_PROFILE_DIR,
     discard_profile,
+    new_run_id,
     profile_folder,
+    run_folder,
     sanitize_nodeid,
 )
 from pytest_prodguard.profiling.pyspy import find_pyspy, pyspy_status, reset_pyspy_status
@@ -33,6 +36,7 @@ from pytest_prodguard.profiling.stacks import FrameGrowth, HotFrame, parse_folde
 from pytest_prodguard.profiling.svg import render_flamegraph
 
 __all__ = [
+    "DEFAULT_KEEP_RUNS",
     "DEFAULT_PROFILE_DIR",
     "DEFAULT_RATE",
     "DEFAULT_SECONDS",
@@ -46,6 +50,7 @@ __all__ = [
     "check_profile_options",
     "discard_profile",
     "find_pyspy",
+    "new_run_id",
     "parse_folded",
     "profile_callable",
     "profile_command",
@@ -53,6 +58,7 @@ __all__ = [
     "pyspy_status",
     "render_flamegraph",
     "reset_pyspy_status",
+    "run_folder",
     "sanitize_nodeid",
     "save_profile_baseline",
 ]

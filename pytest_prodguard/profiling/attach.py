@@ -12,7 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_prodguard.profiling.files import discard_profile, sanitize_nodeid
+from pytest_prodguard.profiling.files import (
+    DEFAULT_KEEP_RUNS,
+    new_run_id,
+    run_folder,
+    sanitize_nodeid,
+)
 from pytest_prodguard.profiling.result import SECTION_TITLE, ProfileResult
 from pytest_prodguard.profiling.runner import profile_callable, save_profile_baseline
 from pytest_prodguard.results import GuardResult
@@ -30,6 +35,10 @@ class FailureProfiler:
     seconds: float
     out_dir: Path
     top: int
+    #: This pytest run's id: profiles go to ``out_dir/run-<id>/`` (see profiling.files).
+    run_id: str = ""
+    keep: int = DEFAULT_KEEP_RUNS
+    frames: str = "function"
 
     @property
     def name(self) -> str:
@@ -38,14 +47,16 @@ class FailureProfiler:
 
     def profile(self, thunk: Callable[[], object], baseline: Path | None = None) -> GuardResult:
         """Profile ``thunk``; ``baseline`` is a folded-stacks file to compare with, if any."""
+        out_dir = run_folder(self.out_dir, self.run_id or new_run_id(), keep=self.keep)
         result = profile_callable(
             thunk,
             profiler=self.profiler,
             seconds=self.seconds,
-            out_dir=self.out_dir,
+            out_dir=out_dir,
             name=self.name,
             top=self.top,
             baseline=baseline if baseline is not None and baseline.exists() else None,
+            frames=self.frames,
         )
         return profile_guard_result(result)
 
@@ -53,10 +64,6 @@ class FailureProfiler:
         """Save ``thunk``'s folded stacks to ``path``; a note when that was not possible."""
         seconds = min(BASELINE_SECONDS, self.seconds)
         return save_profile_baseline(thunk, path=path, seconds=seconds, profiler=self.profiler).note
-
-    def discard(self) -> None:
-        """Remove the profile an earlier failing run of this test left behind."""
-        discard_profile(self.out_dir, self.name)
 
 
 def profile_guard_result(result: ProfileResult) -> GuardResult:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_prodguard.profiling.stacks import FrameGrowth, HotFrame
+from pytest_prodguard.profiling.calls import CallChange
+from pytest_prodguard.profiling.stacks import GROWTH_Z, FrameGrowth, HotFrame
 
 SECTION_TITLE = "where the time went"
 MAX_LINE = 160
@@ -44,6 +45,10 @@ class ProfileResult:
     errors: int = 0
     first_error: str | None = None
     seconds: float = 0.0
+    #: CPU time of the profiled thread during the window (the rest of ``seconds`` it waited).
+    cpu_seconds: float = 0.0
+    #: Functions called a different number of times per measured call than in the baseline.
+    call_changes: list[CallChange] = field(default_factory=list)
 
     def section(self) -> str:
         """The failure-message block: profiler, hottest frames, growth, op table, files, note.
@@ -53,10 +58,22 @@ class ProfileResult:
         lands in CI logs.
         """
         lines = [f"{SECTION_TITLE} ({self._headline()}):"]
+        split = self.cpu_split()
+        if split:
+            lines.append(split)
         lines += self._frame_lines()
         if self.grown_frames:
-            lines.append("grew most since the baseline profile (self share):")
+            lines.append(
+                "grew most since the baseline profile (self share; listed only beyond "
+                f"sampling noise: {GROWTH_Z:g} standard errors of the two profiles' shares):"
+            )
             lines += [_growth_line(growth) for growth in self.grown_frames]
+        if self.call_changes:
+            lines.append("calls per measured call, baseline -> now (counted exactly by cProfile):")
+            lines += [
+                f"  {change.function}  {change.before:.3g} -> {change.after:.3g}"
+                for change in self.call_changes
+            ]
         if self.op_table:
             lines.append("torch operators:")
             table_lines = self.op_table.splitlines()
@@ -77,14 +94,26 @@ class ProfileResult:
             "note": self.note,
             "samples": self.samples,
             "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
             "calls": self.calls,
             "errors": self.errors,
             "first_error": self.first_error,
             "hot_frames": [frame.to_dict() for frame in self.hot_frames],
             "grown_frames": [growth.to_dict() for growth in self.grown_frames],
+            "call_changes": [change.to_dict() for change in self.call_changes],
             "op_table": self.op_table,
             "files": dict(self.files),
         }
+
+    def cpu_split(self) -> str:
+        """How the window split between running on a CPU and waiting; empty when unknown."""
+        if self.seconds <= 0 or self.calls == 0 or self.cpu_seconds <= 0:
+            return ""  # not measured (a result built by hand, or nothing ran)
+        on_cpu = min(1.0, max(0.0, self.cpu_seconds / self.seconds))
+        return (
+            f"time: {100 * on_cpu:.0f}% running on a CPU, {100 * (1 - on_cpu):.0f}% waiting "
+            "(sleep, I/O, locks, a CPU held by other processes)"
+        )
 
     def _headline(self) -> str:
         name = PROFILER_LABELS.get(self.profiler, self.profiler)
@@ -121,7 +150,8 @@ class ProfileResult:
 def _growth_line(growth: FrameGrowth) -> str:
     return (
         f"  {100 * growth.growth:+5.1f} pp  {growth.function}  {growth.file}"
-        f"  ({100 * growth.before:.1f}% -> {100 * growth.after:.1f}%)"
+        f"  ({100 * growth.before:.1f}% -> {100 * growth.after:.1f}%, "
+        f"noise {100 * growth.noise:.1f} pp)"
     )
 
 

@@ -12,16 +12,26 @@ result's one-line ``note``.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 from typing import Protocol
 
-from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.errors import ProdguardUsageError, describe_exception
 from pytest_prodguard.files import atomic_write_text
 from pytest_prodguard.profiling import pyspy
+from pytest_prodguard.profiling.calls import (
+    CallChange,
+    calls_path,
+    changed_calls,
+    count_calls,
+    load_counts,
+    save_counts,
+)
 from pytest_prodguard.profiling.files import (
     CHROME_TRACE_FILE,
     STACKS_FILE,
@@ -35,6 +45,7 @@ from pytest_prodguard.profiling.sampler import ThreadSampler
 from pytest_prodguard.profiling.stacks import (
     FrameGrowth,
     Stacks,
+    by_function,
     cut_below_loop,
     format_folded,
     grown_frames,
@@ -47,6 +58,8 @@ from pytest_prodguard.profiling.torchprof import TorchOpProfiler, torch_importab
 from pytest_prodguard.units import parse_duration
 
 PROFILERS = ("auto", "py-spy", "torch", "builtin")
+#: Flamegraph boxes: one per function in each stack, or one per source line.
+FRAME_MODES = ("function", "line")
 DEFAULT_SECONDS = 2.0
 DEFAULT_TOP = 8
 DEFAULT_RATE = 100
@@ -104,12 +117,6 @@ class _Tally:
     first_error: str | None = None
 
 
-def _describe(exc: BaseException) -> str:
-    lines = f"{type(exc).__name__}: {exc}".strip().splitlines()
-    text = lines[0] if lines else type(exc).__name__
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _prodguard_profile_loop(
     fn: Callable[[], object],
     tally: _Tally,
@@ -125,8 +132,11 @@ def _prodguard_profile_loop(
     in Python itself. A call is not started when less than half an average call
     remains: a slow callable overruns the window by about half a call at most.
     Exceptions from ``fn`` (failed assertions, ``pytest.fail``'s BaseException)
-    are counted, never raised; only KeyboardInterrupt gets through.
+    are counted, never raised; KeyboardInterrupt and whatever a Python signal
+    handler raised (pytest-timeout's SIGALRM "Timeout") stop the loop at once and
+    propagate: they stop the run, not the profiled code.
     """
+    stop_codes = signal_handler_codes()
     done = 0
     started = time.perf_counter()
     while True:
@@ -142,11 +152,61 @@ def _prodguard_profile_loop(
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
-            tally.errors += 1  # inline: a helper's frame would show up in the stacks
+            trace = exc.__traceback__  # inline: a helper's frame would show up in the stacks
+            while trace is not None and trace.tb_frame.f_code not in stop_codes:
+                trace = trace.tb_next
+            if trace is not None:
+                raise
+            tally.errors += 1
             if tally.first_error is None:
-                tally.first_error = _describe(exc)
+                tally.first_error = describe_exception(exc)
         done += 1
         tally.calls += 1
+
+
+def signal_handler_codes() -> frozenset[CodeType]:
+    """Code objects of the Python signal handlers installed now (pytest-timeout's, say).
+
+    An exception whose traceback passes through one of them was raised by the
+    handler, that is by the run being stopped, not by the code being profiled.
+    """
+    codes = set()
+    for number in signal.valid_signals():
+        try:
+            handler = signal.getsignal(number)
+        except (OSError, ValueError):  # signals Python cannot look up on this platform
+            continue
+        code = getattr(handler, "__code__", None)
+        if isinstance(code, CodeType):
+            codes.add(code)
+    return frozenset(codes)
+
+
+def stops_the_run(exc: BaseException, codes: frozenset[CodeType] | None = None) -> bool:
+    """True for Ctrl-C and for an exception a Python signal handler raised (a timeout)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    handlers = signal_handler_codes() if codes is None else codes
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code in handlers:
+            return True
+        trace = trace.tb_next
+    return False
+
+
+def _call_changes(
+    fn: Callable[[], object], baseline: Path | None, notes: list[str]
+) -> list[CallChange]:
+    """Calls per measured call that changed since the baseline's counts (none without them)."""
+    before = load_counts(calls_path(baseline)) if baseline is not None else None
+    if before is None:
+        return []
+    codes = signal_handler_codes()
+    now = count_calls(fn, stops=lambda exc: stops_the_run(exc, codes))
+    if not now:
+        notes.append("calls were not counted: another profiler holds the profiling hook")
+    return changed_calls(now, before) if now else []
 
 
 class _StackCapture(Protocol):
@@ -201,6 +261,7 @@ class _Window:
     tally: _Tally
     seconds: float
     torch: TorchOpProfiler | None
+    cpu_seconds: float = 0.0
 
 
 def _start_capture(profiler: str, scratch: Path, rate: int, notes: list[str]) -> _StackCapture:
@@ -271,6 +332,7 @@ def _run_window(
     tally = _Tally()
     torch_profiler = None
     started = time.perf_counter()
+    cpu_started = time.thread_time()
     try:
         if want_torch:
             torch_deadline = started + min(TORCH_PHASE_SECONDS, TORCH_WINDOW_SHARE * seconds)
@@ -278,10 +340,11 @@ def _run_window(
         _prodguard_profile_loop(fn, tally, started + seconds, min_calls=0 if tally.calls else 1)
     finally:
         elapsed = time.perf_counter() - started
+        cpu = time.thread_time() - cpu_started
         stacks, error = capture.stop()
     if error:
         notes.append(f"{capture.name}: {error}")
-    return _Window(stacks, capture.name, tally, elapsed, torch_profiler)
+    return _Window(stacks, capture.name, tally, elapsed, torch_profiler, cpu)
 
 
 def profile_callable(
@@ -294,8 +357,12 @@ def profile_callable(
     top: int = DEFAULT_TOP,
     baseline: Path | None = None,
     rate: int = DEFAULT_RATE,
+    frames: str = "function",
 ) -> ProfileResult:
     """Run ``fn`` repeatedly for about ``seconds`` under a profiler and summarise where time went.
+
+    The flamegraph has one box per function in each stack (``frames="function"``)
+    or one per source line (``"line"``); ``stacks.txt`` always keeps the lines.
 
     ``fn`` runs at least once; its exceptions are swallowed and counted. The
     files land in ``out_dir / name`` (``name``: a sanitised node id, see
@@ -309,6 +376,8 @@ def profile_callable(
     """
     options = check_profile_options(profiler=profiler, seconds=seconds, top=top, rate=rate)
     check_name(name)
+    if frames not in FRAME_MODES:
+        raise ProdguardUsageError("frames", frames, f"one of {', '.join(FRAME_MODES)}")
     notes: list[str] = []
     try:
         folder = prepare_folder(out_dir, name)
@@ -321,7 +390,10 @@ def profile_callable(
             notes=notes,
             allow_torch=True,
         )
-        return _summarise(window, folder, name, options, baseline, notes)
+        result = _summarise(window, folder, name, options, baseline, notes, frames)
+        result.call_changes = _call_changes(fn, baseline, notes)
+        result.note = "; ".join(notes) or None
+        return result
     except Exception as exc:
         notes.append(f"profiling failed ({type(exc).__name__}: {exc})")
         return ProfileResult(profiler="none", note="; ".join(notes))
@@ -334,6 +406,7 @@ def _summarise(
     options: ProfileOptions,
     baseline: Path | None,
     notes: list[str],
+    frames: str = "function",
 ) -> ProfileResult:
     samples = total_samples(window.stacks)
     files: dict[str, str] = {}
@@ -342,9 +415,9 @@ def _summarise(
         label = PROFILER_LABELS[window.backend]
         stacks_path, svg_path = folder / STACKS_FILE, folder / SVG_FILE
         atomic_write_text(stacks_path, format_folded(window.stacks))
-        atomic_write_text(
-            svg_path, render_flamegraph(window.stacks, title=f"{name} ({label}, {samples} samples)")
-        )
+        drawn = by_function(window.stacks) if frames == "function" else window.stacks
+        title = f"{name} ({label}, {samples} samples, per {frames})"
+        atomic_write_text(svg_path, render_flamegraph(drawn, title=title))
         files = {"raw": str(stacks_path), "svg": str(svg_path), **files}
     else:
         notes.append("no stack samples were taken inside the profiled code")
@@ -368,6 +441,7 @@ def _summarise(
         errors=window.tally.errors,
         first_error=window.tally.first_error,
         seconds=window.seconds,
+        cpu_seconds=window.cpu_seconds,
     )
 
 
@@ -449,6 +523,10 @@ def save_profile_baseline(
             atomic_write_text(target, format_folded(window.stacks))
         else:
             notes.append("no stack samples were taken inside the profiled code; nothing saved")
+        codes = signal_handler_codes()
+        counts = count_calls(fn, stops=lambda exc: stops_the_run(exc, codes))
+        if counts:
+            save_counts(calls_path(target), counts)
         return ProfileResult(
             profiler=window.backend if samples else "none",
             note="; ".join(notes) or None,

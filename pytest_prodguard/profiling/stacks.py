@@ -10,6 +10,7 @@ comparison are computed from that one representation.
 from __future__ import annotations
 
 import linecache
+import math
 import os
 import re
 import sys
@@ -91,6 +92,8 @@ class FrameGrowth:
     file: str
     before: float
     after: float
+    #: The growth sampling alone could produce (``z`` standard errors, see grown_frames).
+    noise: float = 0.0
 
     @property
     def growth(self) -> float:
@@ -104,6 +107,7 @@ class FrameGrowth:
             "file": self.file,
             "before": self.before,
             "after": self.after,
+            "noise": self.noise,
         }
 
 
@@ -226,28 +230,49 @@ def self_shares(stacks: Mapping[Stack, int]) -> dict[tuple[str, str], float]:
     return {key: count / total for key, count in self_counts.items() if count}
 
 
+#: A frame's growth must exceed this many standard errors of the difference of two
+#: sample proportions (its self share now and in the baseline) to be listed.
+GROWTH_Z = 3.0
+
+
 def grown_frames(
     current: Mapping[Stack, int],
     baseline: Mapping[Stack, int],
     *,
     top: int,
     min_growth: float = 0.01,
+    z: float = GROWTH_Z,
 ) -> list[FrameGrowth]:
-    """Functions whose self share grew the most since ``baseline``.
+    """Functions whose self share grew beyond sampling noise since ``baseline``, largest first.
 
-    Only growths of at least ``min_growth`` (default one percentage point) are
-    listed; frames are matched by function name and shortened file, so a
-    baseline recorded in another checkout or virtualenv still lines up.
+    A function is listed when its growth is at least ``min_growth`` (one
+    percentage point) *and* more than ``z`` standard errors of the difference
+    of two binomial proportions, ``sqrt(p0 (1 - p0) / n0 + p1 (1 - p1) / n1)``
+    with ``n`` the samples of each profile: with a few hundred samples a frame
+    moves by several points from sampling alone (a +8.5 pp "growth" after a
+    uniform slowdown was noise). Frames are matched by function name and
+    shortened file, so a baseline recorded in another checkout still lines up.
     """
-    now = self_shares(current)
-    before = self_shares(baseline)
-    growths = [
-        FrameGrowth(function, file, before.get((function, file), 0.0), share)
-        for (function, file), share in now.items()
-    ]
-    growing = [g for g in growths if g.growth >= min_growth]
+    now, before = self_shares(current), self_shares(baseline)
+    n1, n0 = total_samples(current), total_samples(baseline)
+    growing = []
+    for (function, file), share in now.items():
+        old = before.get((function, file), 0.0)
+        noise = z * math.sqrt(old * (1 - old) / max(n0, 1) + share * (1 - share) / max(n1, 1))
+        growth = FrameGrowth(function, file, old, share, noise)
+        if growth.growth >= min_growth and growth.growth > noise:
+            growing.append(growth)
     growing.sort(key=lambda g: (-g.growth, g.function, g.file))
     return growing[:top]
+
+
+def by_function(stacks: Mapping[Stack, int]) -> Stacks:
+    """The stacks with line numbers dropped, so one function is one box per stack position."""
+    merged: Stacks = Counter()
+    for stack, count in stacks.items():
+        frames = (parse_frame(label) for label in stack)
+        merged[tuple(frame_label(f.function, f.file, 0) for f in frames)] += count
+    return merged
 
 
 def source_line(path: str, line: int, *, width: int = 60) -> str:

@@ -1,11 +1,14 @@
 """Flamegraph SVG files embedded in the HTML report, within a size budget.
 
-The profiler writes a plain SVG (``profiling/svg.py``: one ``<g>`` per frame
-with a ``<title>`` hover text, no script). It is inlined as markup so the hover
-texts work with no JavaScript; its stylesheet is scoped so it cannot restyle
-the page. An SVG that carries script (another tool's flamegraph) is embedded as
-an image instead, which browsers render without running it. A per-report
-budget keeps thousands of failures from making a report nobody can open.
+The profiler writes one self-contained SVG with a small script of its own
+(``profiling/svg.py``: click to zoom, search, reset). Such an SVG is embedded
+as a lazily loaded ``<iframe>`` of a ``data:`` URL, sandboxed to scripts: it
+runs as if opened on its own, cannot reach the page, and shows statically where
+scripts are off. A plain SVG without script is inlined as markup (its hover
+texts work with no JavaScript) with its stylesheet scoped to it; one that
+refers to anything outside the file becomes an image, which browsers render
+without fetching. A per-report budget keeps thousands of failures from making
+a report nobody can open.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 #: A frame costs about 200 bytes of SVG, and a deep profile has thousands (a synthetic
 #: 300-function service profile drew 5,217 frames, 0.97 MB). Larger flamegraphs are
@@ -26,8 +30,13 @@ MAX_FLAMEGRAPH_BYTES = 400_000
 MAX_TOTAL_BYTES = 3_000_000
 _MIN_WIDTHS = (4.0, 8.0, 16.0, 32.0)  # pixels, tried in turn; a frame under 4 px shows no label
 
-#: Markup that could run code or load something when inlined: such an SVG becomes an image.
-_ACTIVE = re.compile(r"<script|<foreignobject|javascript:|\son[a-z]+\s*=|<use\b", re.IGNORECASE)
+#: Markup that runs code: such an SVG gets a sandboxed frame of its own.
+_SCRIPTED = re.compile(r"<script|<foreignobject|javascript:|\son[a-z]+\s*=", re.IGNORECASE)
+#: A reference to anything outside the file: such an SVG is shown as an image (never fetched).
+_EXTERNAL = re.compile(r"""(?:href|src)\s*=\s*["']?\s*(?:[a-z]+:|//)(?!#)""", re.IGNORECASE)
+_HEIGHT = re.compile(r"<svg\b[^>]*?\sheight=[\"']([\d.]+)", re.IGNORECASE)
+#: Characters a data: URL in a single-quoted attribute may keep as they are.
+_URL_SAFE = ' /=:;,.-_()[]{}!*~@$+?<>"\t'
 _PROLOG = re.compile(r"<\?xml[^>]*\?>\s*", re.IGNORECASE)
 _STYLE_RULE = re.compile(r"(^|})\s*([a-z]+)\s*\{")
 
@@ -77,7 +86,7 @@ def embed_flamegraph(
         )
     caption = (
         "<p class='legend'>flamegraph: width is time; hover a frame for its full name and "
-        f"share, click one to zoom in, click the bottom frame to zoom out. File: {esc(path)}</p>"
+        f"share, click one to zoom in. File: {esc(path)}</p>"
     )
     return f"<div class='flame'>{caption}{inline_svg(svg)}</div>"
 
@@ -101,10 +110,19 @@ def coarser_flamegraph(raw: str, title: str) -> str | None:
 
 
 def inline_svg(svg: str) -> str:
-    """The SVG as markup for an HTML page (scoped styles), or as an image if it is active."""
-    if _ACTIVE.search(svg):
+    """HTML that shows ``svg``: a sandboxed frame if it has script, an image if it refers
+    outside itself, else the markup itself with its styles scoped to it."""
+    if _EXTERNAL.search(svg.replace('xmlns="http://www.w3.org/2000/svg"', "")):
         data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
         return f"<img alt='flamegraph' src='data:image/svg+xml;base64,{data}'>"
+    if _SCRIPTED.search(svg):
+        found = _HEIGHT.search(svg)
+        height = int(float(found.group(1))) + 8 if found else 400
+        url = "data:image/svg+xml;charset=utf-8," + quote(svg, safe=_URL_SAFE)
+        return (
+            f"<iframe class='flamegraph' title='flamegraph' loading='lazy' "
+            f"sandbox='allow-scripts' style='height:{height}px' src='{url}'></iframe>"
+        )
     body = _PROLOG.sub("", svg, count=1)
     body = re.sub(r"<!DOCTYPE[^>]*>\s*", "", body, count=1, flags=re.IGNORECASE)
     body = re.sub(r"<svg\b", "<svg class='flamegraph'", body, count=1)

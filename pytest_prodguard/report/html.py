@@ -62,7 +62,7 @@ article{border:1px solid var(--line);border-radius:6px;padding:.4em .8em;margin:
 article h3{margin:.2em 0;font-size:15px}details{margin:.3em 0}summary{cursor:pointer}
 .chart .lbl,.chart .val{font:12px system-ui,sans-serif;fill:#333}.chart .axis{stroke:#bbb}
 .chart .budget{stroke:var(--bad);stroke-width:2}.chart .baseline{stroke:#1565c0;stroke-width:2}
-.flame svg,.flame img{max-width:100%;height:auto}
+.flame svg,.flame img{max-width:100%;height:auto}.flame iframe{width:100%;border:0}
 #filters{position:sticky;top:0;background:#fff;padding:.5em 0;border-bottom:1px solid var(--line)}
 #filters input[type=search]{width:22em}.legend{font-size:12px;color:#555}
 """
@@ -85,26 +85,6 @@ function apply(){
  shown.textContent=count+' of '+rows.length+' tests shown';}
 q.addEventListener('input',apply);boxes.forEach(function(b){b.addEventListener('change',apply);});
 var m=/^#q=(.*)$/.exec(location.hash);if(m){q.value=decodeURIComponent(m[1]);apply();}
-})();
-(function(){
-function fit(label,width){var room=Math.floor((width-6)/7);
- return room<3?'':label.length<=room?label:label.slice(0,room-2)+'..';}
-function zoom(svg,frame){
- var W=+svg.getAttribute('width'),gs=svg.querySelectorAll('g');
- gs.forEach(function(g){var r=g.querySelector('rect');if(r&&!r.hasAttribute('data-x')){
-  r.setAttribute('data-x',r.getAttribute('x'));r.setAttribute('data-w',r.getAttribute('width'));}});
- var c=frame.querySelector('rect'),x0=+c.getAttribute('data-x'),k=W/+c.getAttribute('data-w');
- gs.forEach(function(g){var r=g.querySelector('rect'),t=g.querySelector('text'),
-  ti=g.querySelector('title');if(!r)return;
-  var nx=(+r.getAttribute('data-x')-x0)*k,nw=+r.getAttribute('data-w')*k;
-  var left=Math.max(nx,0),right=Math.min(nx+nw,W);
-  g.style.display=right-left<0.5?'none':'';if(right-left<0.5)return;
-  r.setAttribute('x',left);r.setAttribute('width',right-left);
-  if(t&&ti){t.setAttribute('x',left+3);
-   t.textContent=fit(ti.textContent.split(' (')[0],right-left);}});}
-document.addEventListener('click',function(ev){
- var g=ev.target.closest&&ev.target.closest('svg.flamegraph g');
- if(g&&g.querySelector('rect'))zoom(g.ownerSVGElement,g);});
 })();
 """
 

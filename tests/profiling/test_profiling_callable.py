@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -403,3 +404,40 @@ def test_importing_the_package_imports_neither_torch_nor_pytest():
     )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+
+class Stopped(BaseException):
+    """Raised by the test's SIGALRM handler, as pytest-timeout's handler raises Failed."""
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs SIGALRM")
+def test_an_exception_raised_by_a_signal_handler_stops_profiling_and_propagates(tmp_path):
+    def on_alarm(signum, frame):
+        raise Stopped("timeout")
+
+    def failing():
+        time.sleep(0.001)
+        raise AssertionError("the profiled code's own failure: counted, not raised")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(Stopped, match="timeout"):
+            # A 60 s window: before, the Stopped exception was counted and the window went on.
+            profile_callable(
+                failing, profiler="builtin", seconds=60, out_dir=tmp_path, name="stopped"
+            )
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_the_code_of_an_installed_python_signal_handler_is_known():
+    def handler(signum, frame):
+        return None
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    try:
+        assert handler.__code__ in runner_module.signal_handler_codes()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)

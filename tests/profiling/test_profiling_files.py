@@ -23,7 +23,7 @@ from pytest_prodguard.profiling import (
     sanitize_nodeid,
 )
 from pytest_prodguard.profiling.command import parse_command_args
-from pytest_prodguard.profiling.files import OUTPUT_FILES, prepare_folder
+from pytest_prodguard.profiling.files import OUTPUT_FILES, new_run_id, prepare_folder, run_folder
 from pytest_prodguard.profiling.stacks import FrameGrowth
 
 
@@ -191,8 +191,11 @@ class TestSection:
             f"{SECTION_TITLE} (torch.profiler + builtin sampler stacks, 200 samples, "
             "12 calls in 2.01 s, 3 raised (AssertionError: slow)):"
         )
-        assert "grew most since the baseline profile (self share):" in lines
-        assert "  +40.0 pp  iterencode  json/encoder.py  (10.0% -> 50.0%)" in lines
+        assert (
+            "grew most since the baseline profile (self share; listed only beyond sampling "
+            "noise: 3 standard errors of the two profiles' shares):"
+        ) in lines
+        assert "  +40.0 pp  iterencode  json/encoder.py  (10.0% -> 50.0%, noise 0.0 pp)" in lines
         assert "  aten::addmm  90%" in lines
         assert lines[-1].startswith("note: used the builtin sampler because py-spy cannot attach")
 
@@ -218,5 +221,42 @@ class TestSection:
         )
         assert data["profiler"] == "py-spy"
         assert data["hot_frames"][0]["function"] == "JSONEncoder.iterencode"
-        assert data["grown_frames"] == [{"function": "f", "file": "f.py", "before": 0, "after": 1}]
+        assert data["grown_frames"] == [
+            {"function": "f", "file": "f.py", "before": 0, "after": 1, "noise": 0.0}
+        ]
         assert data["files"]["svg"] == "/p/flamegraph.svg"
+
+
+class TestRunFolders:
+    def test_run_ids_sort_by_start_time(self):
+        from datetime import datetime, timezone
+
+        early = new_run_id(datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=timezone.utc))
+        late = new_run_id(datetime(2026, 1, 2, 3, 4, 5, 8, tzinfo=timezone.utc))
+        assert early.startswith("20260102-030405.000007-")
+        assert early < late  # also within one second
+
+    def test_only_the_newest_runs_are_kept_and_other_folders_never_touched(self, tmp_path):
+        (tmp_path / "not-a-run").mkdir()
+        ids = [f"2026010{day}-000000.000000-abcdef" for day in range(1, 5)]
+        for run_id in ids[:3]:
+            (run_folder(tmp_path, run_id, keep=10) / "t").mkdir()
+        current = run_folder(tmp_path, ids[3], keep=2)
+        assert current == tmp_path / f"run-{ids[3]}"
+        assert sorted(path.name for path in tmp_path.iterdir()) == [
+            "not-a-run",
+            f"run-{ids[2]}",
+            f"run-{ids[3]}",
+        ]
+
+    @pytest.mark.parametrize(
+        ("run_id", "keep", "field"),
+        [("../x", 5, "run_id"), ("20260101-000000.000000-abcdef", 0, "keep")],
+    )
+    def test_bad_values_are_usage_errors_and_nothing_is_created(
+        self, tmp_path, run_id, keep, field
+    ):
+        with pytest.raises(ProdguardUsageError) as caught:
+            run_folder(tmp_path / "profiles", run_id, keep=keep)
+        assert caught.value.field == field
+        assert not (tmp_path / "profiles").exists()

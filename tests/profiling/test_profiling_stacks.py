@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import random
 import sysconfig
 from collections import Counter
 from pathlib import Path
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 
 from pytest_prodguard.profiling.stacks import (
     LOOP_FUNCTION,
+    by_function,
     cut_below_loop,
     format_folded,
     frame_label,
@@ -194,6 +197,39 @@ class TestGrowth:
         current = _stacks((["a (a.py:1)"], 496), (["b (b.py:1)"], 504))
         assert grown_frames(current, baseline, top=5) == []
 
+    def test_a_growth_within_sampling_noise_is_not_listed(self):
+        # 300 samples each: a frame at 20% "growing" to 28.5% is within 3 standard errors.
+        baseline = _stacks((["a (a.py:1)"], 60), (["b (b.py:1)"], 240))
+        current = _stacks((["a (a.py:1)"], 85), (["b (b.py:1)"], 215))
+        assert grown_frames(current, baseline, top=5) == []
+        # The same shares from 30 times more samples are a real growth.
+        many = Counter({stack: 30 * count for stack, count in current.items()})
+        more = Counter({stack: 30 * count for stack, count in baseline.items()})
+        (grown,) = grown_frames(many, more, top=5)
+        assert grown.function == "a"
+        assert grown.noise == pytest.approx(
+            3 * math.sqrt(0.2 * 0.8 / 9000 + (85 / 300) * (215 / 300) / 9000)
+        )
+
+    def test_two_profiles_of_the_same_code_rarely_list_a_growth(self):
+        # Simulation: 10 frames, 300 samples per profile, both drawn from the same shares.
+        rng = random.Random(17)
+        shares = [0.3, 0.2, 0.1, 0.1, 0.08, 0.07, 0.05, 0.04, 0.03, 0.03]
+        frames = [(f"f{i} (f{i}.py:1)",) for i in range(len(shares))]
+
+        def draw() -> Counter:
+            return Counter(rng.choices(frames, weights=shares, k=300))
+
+        replications = 200
+        listed = sum(bool(grown_frames(draw(), draw(), top=5)) for _ in range(replications))
+        one_point = sum(
+            bool(grown_frames(draw(), draw(), top=5, z=0.0)) for _ in range(replications)
+        )
+        # One-sided 3-sigma per frame: about 0.13% each, about 1.3% for 10 frames; the
+        # binomial sd of the rate over 200 replications is under 1%: 5% is a wide margin.
+        assert listed / replications <= 0.05
+        assert one_point / replications >= 0.9  # the old 1 pp rule listed noise nearly always
+
     def test_frames_match_across_checkouts_by_short_path(self):
         stdlib = sysconfig.get_path("stdlib")
         here = _stacks(([frame_label("f", os.path.join(stdlib, "json", "x.py"), 1)], 1))
@@ -213,3 +249,11 @@ class TestPaths:
         assert source_line("/nowhere/known/x.py", 3) == ""
         assert source_line("<string>", 1) == ""
         assert source_line(THIS_FILE, 0) == ""
+
+
+def test_by_function_drops_line_numbers_so_a_function_is_one_box():
+    stacks = _stacks(
+        (["t (t.py:1)", "score (s.py:10)"], 3),
+        (["t (t.py:2)", "score (s.py:11)"], 4),
+    )
+    assert by_function(stacks) == Counter({("t (t.py:0)", "score (s.py:0)"): 7})

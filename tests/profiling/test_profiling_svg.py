@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
 
@@ -93,3 +96,85 @@ def test_any_profile_renders_to_valid_xml_whose_frames_fit_the_image(stacks):
     for _title, x, width, _y in frames:
         assert x >= 0
         assert x + width <= IMAGE_WIDTH + 0.05  # coordinates are written with 2 decimals
+
+
+INTERACTIVE_STACKS = Counter(
+    {
+        ("t (t.py:1)", "score (s.py:2)", "tokenize (k.py:3)"): 30,
+        ("t (t.py:1)", "score (s.py:2)"): 10,
+        ("t (t.py:1)", "other (o.py:4)"): 60,
+    }
+)
+
+# A minimal stand-in for the browser DOM: enough for the embedded script's zoom,
+# search and reset to run under node and report what they did to the frames.
+DOM_HARNESS = r"""
+const fs = require("fs");
+const svg = fs.readFileSync(process.argv[2], "utf8");
+const pattern = new RegExp('<g class="frame" data-x="([^"]+)" data-w="([^"]+)" ' +
+  'data-name="([^"]+)">.*?fill="([^"]+)"', "g");
+const frames = [...svg.matchAll(pattern)].map((m) => {
+  const attrs = {"data-x": m[1], "data-w": m[2], "data-name": m[3]};
+  const rect = {a: {x: m[1], width: m[2], fill: m[4]}, setAttribute(k, v) { this.a[k] = v; },
+    getAttribute(k) { return this.a[k]; }, hasAttribute(k) { return k in this.a; }};
+  const text = {a: {}, textContent: "", setAttribute(k, v) { this.a[k] = v; }};
+  return {attrs, rect, text, style: {}, getAttribute(k) { return this.attrs[k]; },
+    querySelector(s) { return s === "rect" ? rect : text; }, addEventListener() {}};
+});
+const element = () => ({a: {}, textContent: "", setAttribute(k, v) { this.a[k] = v; },
+  addEventListener() {}});
+const byId = {reset: element(), matched: element(), search: element()};
+global.document = {querySelectorAll: () => frames, getElementById: (id) => byId[id]};
+global.window = {addEventListener() {}, prompt: () => null};
+eval(svg.match(/<!\[CDATA\[([\s\S]*)\]\]>/)[1]);
+const api = window.prodguardFlamegraph;
+const find = (name) => frames.find((f) => f.attrs["data-name"] === name);
+const out = {};
+api.zoom(+find("score").attrs["data-x"], +find("score").attrs["data-w"]);
+out.zoomed = {score: find("score").rect.a.width, other: find("other").style.display,
+  reset: byId.reset.a.visibility};
+api.search("token|score");
+out.matched = byId.matched.textContent;
+out.fill = find("tokenize").rect.a.fill;
+api.reset();
+out.reset = {score: find("score").rect.a.width, other: find("other").style.display};
+console.log(JSON.stringify(out));
+"""
+
+
+def test_the_flamegraph_is_one_self_contained_file_with_zoom_search_and_reset():
+    root = ET.fromstring(render_flamegraph(INTERACTIVE_STACKS, title="t"))
+    (script,) = root.iter(f"{SVG}script")
+    assert "zoom" in script.text
+    assert "search" in script.text
+    controls = {text.get("id"): text.text for text in root.iter(f"{SVG}text") if text.get("id")}
+    assert controls["reset"] == "Reset zoom"
+    assert controls["search"] == "Search"
+    frames = [group for group in root.iter(f"{SVG}g") if group.get("class") == "frame"]
+    assert {group.get("data-name") for group in frames} == {
+        "all",
+        "t",
+        "score",
+        "tokenize",
+        "other",
+    }
+    assert not any(element.get("href") for element in root.iter())  # nothing external
+
+
+def test_the_embedded_script_zooms_searches_and_resets(tmp_path):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is needed to run the flamegraph's script")
+    svg = tmp_path / "flamegraph.svg"
+    svg.write_text(render_flamegraph(INTERACTIVE_STACKS, title="t"), encoding="utf-8")
+    harness = tmp_path / "harness.js"
+    harness.write_text(DOM_HARNESS, encoding="utf-8")
+    done = subprocess.run(
+        [node, str(harness), str(svg)], capture_output=True, text=True, timeout=60, check=True
+    )
+    result = json.loads(done.stdout)
+    # Clicking "score" (40% of the samples) makes it the full width and hides "other".
+    assert result["zoomed"] == {"score": f"{IMAGE_WIDTH:.2f}", "other": "none", "reset": "visible"}
+    assert result["matched"] == "Matched: 40.0%"  # tokenize lies inside score: counted once
+    assert result["fill"] == "rgb(230,0,230)"
+    assert result["reset"] == {"score": f"{0.4 * IMAGE_WIDTH:.2f}", "other": ""}
