@@ -27,7 +27,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             if keep_mode is not None:
-                os.fchmod(handle.fileno(), keep_mode)
+                os.chmod(tmp, keep_mode)  # os.fchmod is POSIX-only before Python 3.13
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -56,14 +56,16 @@ def _create_temporary(path: Path) -> tuple[int, str]:
 
 
 def decode_utf8(data: bytes, error: Callable[[str], Exception]) -> str:
-    """``data`` as UTF-8 text; otherwise raise ``error(problem)``, the problem naming the byte.
+    """``data`` as UTF-8 text; otherwise raise ``error(problem)`` with :func:`not_utf8`'s problem.
 
-    Callers build the error so that it names their file and field; the problem
-    reads ``not UTF-8 text (byte 0xff at offset 12)``.
+    Callers build the error so that it names their file and field.
     """
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise error(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from None
+        raise error(not_utf8(exc)) from None
+
+
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """The problem in a few words: ``not UTF-8 text (byte 0xff at offset 12)``."""
+    return f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"

@@ -15,6 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.limits import (
+    LATENCY_SCALE,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    PROFILE_SECONDS,
+    PROFILE_TOP,
+    Limit,
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,7 @@ class OptionSpec:
     default: Any = None
     choices: tuple[str, ...] = ()
     metavar: str | None = None
+    limit: Limit | None = None  # the documented range of a "float" or "int" option
 
     @property
     def flag(self) -> str:
@@ -66,6 +75,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "float",
         default=1.0,
         metavar="X",
+        limit=LATENCY_SCALE,
     ),
     OptionSpec(
         "prodguard_latency_inconclusive",
@@ -121,6 +131,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "float",
         default=2.0,
         metavar="S",
+        limit=PROFILE_SECONDS,
     ),
     OptionSpec(
         "prodguard_profile_dir",
@@ -134,6 +145,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "int",
         default=8,
         metavar="N",
+        limit=PROFILE_TOP,
     ),
     OptionSpec(
         "prodguard_profile_keep",
@@ -219,28 +231,23 @@ def _convert(spec: OptionSpec, raw: object, source: str) -> Any:
                 spec.key, raw, f"one of {', '.join(spec.choices)}", source=source
             )
         return raw
-    if spec.kind == "float":
-        return _positive_float(spec.key, raw, source)
-    if spec.kind == "int":
-        try:
-            number = int(str(raw))
-        except ValueError:
-            raise ProdguardUsageError(spec.key, raw, "a whole number >= 1", source=source) from None
-        if number < 1:
-            raise ProdguardUsageError(spec.key, raw, "a whole number >= 1", source=source)
-        return number
+    if spec.kind in ("float", "int"):
+        return _number(spec, raw, source)
     if spec.kind == "optional-tolerance":
         return parse_tolerance(raw, source=source)
     return str(raw)
 
 
-def _positive_float(key: str, raw: object, source: str) -> float:
+def _number(spec: OptionSpec, raw: object, source: str) -> float | int:
+    """A "float" or "int" option's value, inside its documented range."""
+    limit = spec.limit or (POSITIVE_INT if spec.kind == "int" else POSITIVE_FLOAT)
+    text = str(raw).strip()
     try:
-        number = float(str(raw))
+        number: float | int = int(text) if spec.kind == "int" else float(text)
     except ValueError:
-        raise ProdguardUsageError(key, raw, "a positive number", source=source) from None
-    if not math.isfinite(number) or number <= 0:
-        raise ProdguardUsageError(key, raw, "a positive number", source=source)
+        raise ProdguardUsageError(spec.key, raw, limit.accepted, source=source) from None
+    if not limit.contains(number):
+        raise ProdguardUsageError(spec.key, raw, limit.accepted, source=source)
     return number
 
 
@@ -263,6 +270,13 @@ def resolve(cli_values: Mapping[str, object], ini_values: Mapping[str, object]) 
     return resolved
 
 
+def _source(spec: OptionSpec, cli_values: Mapping[str, object]) -> str:
+    """Where a resolved value came from: its flag when given there, else its ini key."""
+    return (
+        f"from {spec.flag}" if cli_values.get(spec.key) is not None else f"from ini key {spec.key}"
+    )
+
+
 def build_settings(
     rootdir: Path, cli_values: Mapping[str, object], ini_values: Mapping[str, object]
 ) -> Settings:
@@ -277,12 +291,8 @@ def build_settings(
     report = values["prodguard_report"]
     if report and not str(report).endswith((".json", ".html")):
         spec = OPTIONS_BY_KEY["prodguard_report"]
-        given_on_cli = cli_values.get(spec.key) is not None
         raise ProdguardUsageError(
-            spec.key,
-            report,
-            "a path ending in .json or .html",
-            source=f"from {spec.flag}" if given_on_cli else f"from ini key {spec.key}",
+            spec.key, report, "a path ending in .json or .html", source=_source(spec, cli_values)
         )
     return Settings(
         rootdir=rootdir,

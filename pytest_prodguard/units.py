@@ -6,10 +6,10 @@ reject bad ones with the same clear message.
 
 from __future__ import annotations
 
-import math
 import re
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.limits import DURATION, MEMORY, Limit
 
 _DURATION_UNITS = {
     "ns": 1e-9,
@@ -22,7 +22,7 @@ _DURATION_UNITS = {
     "m": 60.0,
     "min": 60.0,
 }
-_MEMORY_UNITS = {
+_MEMORY_UNITS: dict[str, float] = {
     "b": 1,
     "kb": 1000,
     "mb": 1000**2,
@@ -35,61 +35,66 @@ _MEMORY_UNITS = {
 }
 _NUMBER_UNIT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-zµμ]*)\s*$")
 
-DURATION_ACCEPTED = (
+DURATION_FORMAT = (
     "a positive number of seconds or a string such as '150us', '20ms', '1.5s' "
     "(units: ns, us, ms, s, min)"
 )
-MEMORY_ACCEPTED = (
+MEMORY_FORMAT = (
     "a positive number of bytes or a string such as '512KB', '64MB', '1.5GiB' "
     "(units: B, KB, MB, GB, KiB, MiB, GiB)"
 )
+DURATION_ACCEPTED = f"{DURATION_FORMAT}, {DURATION.accepted}"
+MEMORY_ACCEPTED = f"{MEMORY_FORMAT}, {MEMORY.accepted}"
 
 
-def _positive_number(value: object, field: str, accepted: str) -> float | None:
+def _number_with_unit(
+    value: object, units: dict[str, float], default_unit: str, field: str, accepted: str
+) -> float:
+    """The finite value of a number (in base units) or a ``"<number><unit>"`` string."""
     if isinstance(value, bool):
         raise ProdguardUsageError(field, value, accepted)
     if isinstance(value, (int, float)):
-        number = float(value)
-        if not math.isfinite(number) or number <= 0:
-            raise ProdguardUsageError(field, value, accepted)
-        return number
-    return None
-
-
-def parse_duration(value: object, *, field: str = "duration") -> float:
-    """Return ``value`` in seconds; numbers are seconds, strings carry a unit."""
-    number = _positive_number(value, field, DURATION_ACCEPTED)
-    if number is not None:
-        return number
+        return float(value) if isinstance(value, float) else _int_as_float(value, field, accepted)
     if not isinstance(value, str):
-        raise ProdguardUsageError(field, value, DURATION_ACCEPTED)
+        raise ProdguardUsageError(field, value, accepted)
     match = _NUMBER_UNIT.match(value)
-    unit = match.group(2).lower() if match else ""
-    if match is None or unit not in _DURATION_UNITS:
-        raise ProdguardUsageError(field, value, DURATION_ACCEPTED)
-    seconds = float(match.group(1)) * _DURATION_UNITS[unit]
-    if seconds <= 0:
-        raise ProdguardUsageError(field, value, DURATION_ACCEPTED)
+    unit = (match.group(2).lower() or default_unit) if match else ""
+    if match is None or unit not in units:
+        raise ProdguardUsageError(field, value, accepted)
+    return float(match.group(1)) * units[unit]  # "1e400ms" is inf: the range check refuses it
+
+
+def _int_as_float(value: int, field: str, accepted: str) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ProdguardUsageError(field, value, accepted) from None
+
+
+def parse_duration(value: object, *, field: str = "duration", limit: Limit = DURATION) -> float:
+    """Return ``value`` in seconds; numbers are seconds, strings carry a unit.
+
+    The result must lie in ``limit`` (by default above 0 and at most one day);
+    a value that is not finite or out of range is a usage error naming the range.
+    """
+    accepted = f"{DURATION_FORMAT}, {limit.accepted}"
+    seconds = _number_with_unit(value, _DURATION_UNITS, "", field, accepted)
+    if not limit.contains(seconds):
+        raise ProdguardUsageError(field, value, accepted)
     return seconds
 
 
-def parse_memory(value: object, *, field: str = "memory") -> int:
-    """Return ``value`` in bytes; numbers are bytes, strings carry a unit (MB = 10**6)."""
-    number = _positive_number(value, field, MEMORY_ACCEPTED)
-    if number is not None:
-        if number < 1:  # int() would turn 0.5 into a budget of 0 bytes
-            raise ProdguardUsageError(field, value, MEMORY_ACCEPTED)
-        return int(number)
-    if not isinstance(value, str):
-        raise ProdguardUsageError(field, value, MEMORY_ACCEPTED)
-    match = _NUMBER_UNIT.match(value)
-    unit = (match.group(2).lower() or "b") if match else ""
-    if match is None or unit not in _MEMORY_UNITS:
-        raise ProdguardUsageError(field, value, MEMORY_ACCEPTED)
-    size = int(float(match.group(1)) * _MEMORY_UNITS[unit])
-    if size <= 0:
-        raise ProdguardUsageError(field, value, MEMORY_ACCEPTED)
-    return size
+def parse_memory(value: object, *, field: str = "memory", limit: Limit = MEMORY) -> int:
+    """Return ``value`` in bytes; numbers are bytes, strings carry a unit (MB = 10**6).
+
+    The result must lie in ``limit`` (by default 1 byte to 1 PB); 0.5 bytes is
+    refused rather than rounded down to a budget of 0.
+    """
+    accepted = f"{MEMORY_FORMAT}, {limit.accepted}"
+    size = _number_with_unit(value, _MEMORY_UNITS, "b", field, accepted)
+    if not limit.contains(size):
+        raise ProdguardUsageError(field, value, accepted)
+    return int(size)
 
 
 def format_duration(seconds: float) -> str:

@@ -693,8 +693,14 @@ class TestBadMarkers:
                 "incident_id=None: an incident id such as 'INC-2025-001' as the first argument",
             ),
             ("incident_repro('')", "incident_id='': a non-empty string such as 'INC-2025-001'"),
-            ("incident_repro('INC-2025-001', runs=0)", "runs=0: a whole number >= 1"),
-            ("incident_repro('INC-2025-001', runs=-2)", "runs=-2: a whole number >= 1"),
+            (
+                "incident_repro('INC-2025-001', runs=0)",
+                "runs=0: a whole number >= 1 and at most 10000",
+            ),
+            (
+                "incident_repro('INC-2025-001', runs=-2)",
+                "runs=-2: a whole number >= 1 and at most 10000",
+            ),
             (
                 "incident_repro('INC-2025-001', repro_rate=0)",
                 "repro_rate=0: a number strictly between 0 and 1, e.g. 0.1",
@@ -772,7 +778,7 @@ class TestBadMarkers:
             ]
         )
 
-    @pytest.mark.parametrize("args", [(), ("--prodguard-incidents=ops/missing.toml",)])
+    @pytest.mark.parametrize("args", [()])
     def test_missing_registry_while_a_marker_uses_it_names_the_path(self, pytester, args):
         pytester.makeini(INI)
         pytester.makepyfile(
@@ -960,7 +966,9 @@ class TestUnderXdist:
         result.stdout.fnmatch_lines(
             ["*test_bad.py::test_typo: @pytest.mark.incident_repro: *did you mean INC-2025-001*"]
         )
-        result.stdout.fnmatch_lines(["*test_bad.py::test_zero_runs: *runs=0: a whole number >= 1"])
+        result.stdout.fnmatch_lines(
+            ["*test_bad.py::test_zero_runs: *runs=0: a whole number >= 1 and at most 10000"]
+        )
         result.stdout.fnmatch_lines(
             [
                 "NO GUARD    INC-2025-001 *",

@@ -789,18 +789,18 @@ def test_no_fixture():
             (
                 ("--prodguard-latency-scale", "0"),
                 "",
-                "prodguard_latency_scale='0' (from --prodguard-latency-scale): a positive number",
+                "prodguard_latency_scale='0' (from --prodguard-latency-scale): a positive*number*",
             ),
             (
                 ("--prodguard-latency-scale=-1",),
                 "",
-                "prodguard_latency_scale='-1' (from --prodguard-latency-scale): a positive number",
+                "prodguard_latency_scale='-1' (from --prodguard-latency-scale): a positive*number*",
             ),
             (
                 (),
                 "prodguard_latency_scale = abc\n",
                 "prodguard_latency_scale='abc' (from ini key prodguard_latency_scale): "
-                "a positive number",
+                "a positive*number*",
             ),
             (
                 (),

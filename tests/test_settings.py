@@ -234,6 +234,9 @@ DUMP_SETTINGS = """
 
 def run_and_read_settings(pytester: pytest.Pytester, *args: str) -> dict[str, object]:
     pytester.makepyfile(test_dump=DUMP_SETTINGS)
+    for registry in {INI_VALUES["prodguard_incidents"][0], CLI_VALUES["prodguard_incidents"][0]}:
+        pytester.path.joinpath(registry).parent.mkdir(parents=True, exist_ok=True)
+        pytester.path.joinpath(registry).write_text("")  # a named registry must exist
     result = pytester.runpytest("-p", "no:cacheprovider", *args)
     result.assert_outcomes(passed=1)
     return json.loads((pytester.path / "settings.json").read_text())

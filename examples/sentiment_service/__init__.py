@@ -10,6 +10,8 @@ Switches that reproduce past incidents on purpose (see examples/README.md):
   "GREAT" is an unknown word (the robustness suite then fails).
 - ``PRODGUARD_EXAMPLE_SLOW_JSON=1``: the slow serialisation path of
   INC-2025-005 (the latency suite then fails, with a flamegraph).
+- ``PRODGUARD_EXAMPLE_LOG_PAYLOADS=1``: request bodies are logged, so users'
+  email addresses reach the logs (the log-contract suite then fails).
 """
 
 from __future__ import annotations

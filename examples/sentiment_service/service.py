@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from sentiment_service.data import LABELS
+from sentiment_service.logs import log
 from sentiment_service.model import train
 
 MAX_TEXT_CHARS = 20_000
@@ -25,6 +26,7 @@ class SentimentService:
     model: torch.nn.Module
     tokenizer: Any
     slow_json: bool = False
+    log_payloads: bool = False
     classes_: tuple[str, ...] = LABELS
 
     def encode(self, texts: Sequence[str]) -> torch.Tensor:
@@ -43,14 +45,20 @@ class SentimentService:
 
     def handle(self, payload: Any) -> dict[str, Any]:
         """The JSON API: ``{"text": ...}`` or ``{"texts": [...]}`` -> predictions or a 400."""
+        if self.log_payloads:
+            # A debugging aid left in by mistake: request bodies hold users' own words.
+            log.info("request received", extra={"payload": payload})
         texts, error = _texts_from(payload)
         if error:
+            log.warning("bad request", extra={"status": 400, "error": error})
             return {"status": 400, "error": error}
         probabilities = self.predict_proba(texts)
         predictions = [
             {"label": self.classes_[int(row.argmax())], "confidence": float(row.max())}
             for row in probabilities
         ]
+        labels = [p["label"] for p in predictions]
+        log.info("predicted", extra={"status": 200, "texts": len(texts), "labels": labels})
         return {"status": 200, "predictions": predictions}
 
     def serialize(self, response: dict[str, Any]) -> str:
@@ -97,4 +105,5 @@ def load_service() -> SentimentService:
         model=model,
         tokenizer=tokenizer,
         slow_json=os.environ.get("PRODGUARD_EXAMPLE_SLOW_JSON") == "1",
+        log_payloads=os.environ.get("PRODGUARD_EXAMPLE_LOG_PAYLOADS") == "1",
     )

@@ -25,7 +25,10 @@ def real(value: object, *, field: str) -> float:
     """Return ``value`` as a finite float, or raise naming ``field``."""
     if not _is_real(value):
         raise ProdguardUsageError(field, value, "must be a finite real number")
-    number = float(value)  # type: ignore[arg-type]
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int beyond the float range
+        number = math.inf
     if not math.isfinite(number):
         raise ProdguardUsageError(field, value, "must be a finite real number (not NaN or inf)")
     return number
@@ -70,7 +73,10 @@ def count(value: object, *, field: str, minimum: int = 0) -> int:
     accepted = f"must be a whole number >= {minimum}"
     if not _is_real(value):
         raise ProdguardUsageError(field, value, accepted)
-    number = float(value)  # type: ignore[arg-type]
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int beyond the float range
+        raise ProdguardUsageError(field, value, accepted + " (and below 1e308)") from None
     if not math.isfinite(number) or not number.is_integer() or number < minimum:
         raise ProdguardUsageError(field, value, accepted)
     return int(number)

@@ -54,7 +54,7 @@ class _NormalDesign:
 
     def power(self, n: float, alpha: float, tails: int) -> float:
         """Power with ``n`` control units (both rejection tails when ``tails == 2``)."""
-        crit = special.ndtri(1.0 - alpha / tails) * self.std_null / self.std_alt
+        crit = float(special.ndtri(1.0 - alpha / tails)) * self.std_null / self.std_alt
         shift = math.sqrt(n) * abs(self.effect) / self.std_alt
         result = float(special.ndtr(shift - crit))
         if tails == 2:
@@ -63,9 +63,14 @@ class _NormalDesign:
 
     def one_tail_size(self, alpha: float, power: float, tails: int) -> float:
         """The closed-form size that ignores the far rejection tail (exact when one-sided)."""
-        z_alpha = special.ndtri(1.0 - alpha / tails)
-        z_beta = special.ndtri(power)
-        return float(((z_alpha * self.std_null + z_beta * self.std_alt) / self.effect) ** 2)
+        z_alpha = float(special.ndtri(1.0 - alpha / tails))
+        z_beta = float(special.ndtri(power))
+        if self.effect == 0:  # an effect that underflowed: no sample detects it
+            return math.inf
+        # Python floats: an extreme design overflows to inf quietly (no numpy RuntimeWarning,
+        # which -W error would raise) and the callers turn inf into a clear usage error.
+        root = (z_alpha * self.std_null + z_beta * self.std_alt) / self.effect
+        return root * root
 
 
 def _tails(two_sided: object) -> int:
@@ -109,6 +114,18 @@ def _common(
         _validate.positive(ratio, field="ratio"),
         _validate.choice(method, field="method", options=methods),
     )
+
+
+def _whole_units(exact: float, mde: object) -> int:
+    """``exact`` rounded up; a size no float can hold is a usage error naming ``mde``."""
+    if not math.isfinite(exact):
+        raise ProdguardUsageError(
+            "mde",
+            mde,
+            "an effect large enough to need a finite sample size (this one needs "
+            "more units than a float can count)",
+        )
+    return math.ceil(exact)
 
 
 def _solve_increasing(func: Callable[[float], float], low: float, high: float) -> float:
@@ -202,7 +219,7 @@ def required_sample_size(
         ratio=ratio,
         method=method,
     )
-    return math.ceil(exact)
+    return _whole_units(exact, mde)
 
 
 def rate_mde(
@@ -236,7 +253,10 @@ def rate_mde(
     low, high = base + room * 1e-12, base + room * (1 - 1e-12)
     if gap(high) < 0:
         return math.inf
-    treated = float(optimize.brentq(gap, low, high, xtol=1e-15, rtol=_RTOL))
+    if gap(low) >= 0:  # so many users that the smallest step searched is already detectable
+        treated = low
+    else:
+        treated = float(optimize.brentq(gap, low, high, xtol=1e-15, rtol=_RTOL))
     return treated / base - 1.0 if relative_ else treated - base
 
 
@@ -330,6 +350,8 @@ def mean_sample_size(
     unit = sd * math.sqrt(1.0 + 1.0 / ratio_)
     design = _NormalDesign(delta, unit, unit)
     closed_form = design.one_tail_size(alpha_, power_, tails)
+    if not math.isfinite(closed_form):  # std / mde beyond the float range
+        return math.inf
     if method_ == "normal":
         if tails == 1:
             return closed_form
@@ -368,7 +390,7 @@ def required_sample_size_mean(
         ratio=ratio,
         method=method,
     )
-    return math.ceil(exact)
+    return _whole_units(exact, mde)
 
 
 def mean_mde(

@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from pytest_prodguard.errors import ProdguardUsageError
 
 #: Modules of this package that add subcommands, in ``prodguard --help`` order.
-SUBCOMMANDS: tuple[str, ...] = ("incidents", "report", "baselines", "profile", "init")
+SUBCOMMANDS: tuple[str, ...] = (
+    "incidents",
+    "report",
+    "baselines",
+    "profile",
+    "logs",
+    "canary",
+    "init",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return int(args.handler(args))
     except ProdguardUsageError as exc:
+        print(f"prodguard: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an output path that cannot be written, say: one line, no traceback
         print(f"prodguard: error: {exc}", file=sys.stderr)
         return 2
 

@@ -98,7 +98,7 @@ def _check_report_guards(report_path: Path, registry_path: Path) -> int:
     for gap in gaps:
         print(f"NO GUARD    {gap}")
     print(
-        f"{report_path}: {guards} guard results over {len(report['tests'])} tests, "
+        f"{report_path}: {guards} guard results over {len(report.get('tests') or ())} tests, "
         f"{len(gaps)} fixed incident(s) without a guard"
     )
     return 1 if gaps else 0

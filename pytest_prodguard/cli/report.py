@@ -36,7 +36,7 @@ def register(commands: Any) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    report = load_report(args.path)
+    report = load_report(args.path, html=args.html is not None)
     if args.html:
         from pytest_prodguard.report import render_html
 
@@ -66,7 +66,8 @@ def run_merge(argv: list[str]) -> int:
     output: Path = args.output
     if output.suffix not in (".json", ".html"):
         raise ProdguardUsageError("-o", str(output), "an output path ending in .json or .html")
-    shards = [(str(path), load_report(path)) for path in args.paths]  # all read before any write
+    html = output.suffix == ".html"
+    shards = [(str(path), load_report(path, html=html)) for path in args.paths]  # read all first
     merged = merge_reports(shards)
     write_report(output, merged)
     gaps = len((merged.get("incidents") or {}).get("unguarded_fixed") or ())
@@ -77,12 +78,12 @@ def run_merge(argv: list[str]) -> int:
     return 0
 
 
-def load_report(path: Path) -> dict[str, Any]:
+def load_report(path: Path, *, html: bool = False) -> dict[str, Any]:
     """Read and shape-check a prodguard JSON report; a usage error names what is wrong."""
     from pytest_prodguard.report import check_report_shape
 
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8 text
         raise ProdguardUsageError("path", str(path), f"a prodguard JSON report ({exc})") from None
-    return check_report_shape(report, str(path))
+    return check_report_shape(report, str(path), html=html)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.files import not_utf8
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,31 @@ class Artifacts:
         return candidate
 
     def text(self, name: str) -> str:
-        """The artifact's text (UTF-8)."""
+        """The artifact's text (UTF-8).
+
+        A file in another encoding is a usage error naming the file and the byte,
+        so the guard is reported "not run" (never REGRESSED): read such a file
+        with ``file(name).read_bytes()`` and decode it yourself.
+        """
         __tracebackhide__ = True  # pytest: show the user's line, not ours
-        return self.file(name).read_text(encoding="utf-8")
+        path = self.file(name)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ProdguardUsageError("artifact", name, f"a readable file ({exc})") from None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProdguardUsageError(
+                "artifact", name, f"UTF-8 text ({path}: {not_utf8(exc)}; use .file() for bytes)"
+            ) from None
 
     def json(self, name: str) -> Any:
         """The artifact parsed as one JSON document."""
         __tracebackhide__ = True  # pytest: show the user's line, not ours
         path = self.file(name)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            return json.loads(self.text(name))
         except json.JSONDecodeError as exc:
             raise ProdguardUsageError(
                 "artifact", name, f"valid JSON ({path}: line {exc.lineno}: {exc.msg})"
@@ -52,7 +68,7 @@ class Artifacts:
         __tracebackhide__ = True  # pytest: show the user's line, not ours
         path = self.file(name)
         records = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(self.text(name).splitlines(), start=1):
             if not line.strip():
                 continue
             try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.incidents.registry import STATUSES
+from pytest_prodguard.limits import MAX_RUNS, OPEN_UNIT, RUNS
 
 MARKER_SIGNATURE = (
     "incident_repro(incident_id, *, status=None, runs=None, repro_rate=None, confidence=0.95)"
@@ -46,14 +47,19 @@ def runs_for_rate(repro_rate: float, confidence: float) -> int:
 
     N = ceil(ln(1 - confidence) / ln(1 - repro_rate)); 29 for rate 0.1 at 95 %.
     """
-    exact = math.log(1 - confidence) / math.log(1 - repro_rate)
+    exact = _exact_runs(repro_rate, confidence)
     # Guard against 28.000000000000004-style float noise pushing N up by one.
     return max(1, math.ceil(exact - 1e-9))
 
 
+def _exact_runs(repro_rate: float, confidence: float) -> float:
+    """ln(1 - confidence) / ln(1 - repro_rate), as a float (inf for a vanishing rate)."""
+    return math.log1p(-confidence) / math.log1p(-repro_rate)
+
+
 def detection_probability(runs: int, repro_rate: float) -> float:
     """Probability that ``runs`` independent runs reproduce a ``repro_rate`` bug at least once."""
-    return 1 - (1 - repro_rate) ** runs
+    return -math.expm1(runs * math.log1p(-repro_rate))  # exact for tiny rates too
 
 
 def parse_repro_marker(args: Sequence[object], kwargs: Mapping[str, object]) -> ReproSpec:
@@ -103,8 +109,8 @@ def _repetition(kwargs: Mapping[str, object]) -> tuple[int, float | None, float 
             "runs", runs, "either runs=N or repro_rate=, not both (repro_rate computes runs)"
         )
     if runs is not None:
-        if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
-            raise ProdguardUsageError("runs", runs, "a whole number >= 1")
+        RUNS.check("runs", runs)
+        assert isinstance(runs, int)
         if confidence is not None:
             raise ProdguardUsageError("confidence", confidence, "only together with repro_rate=")
         return runs, None, None
@@ -112,15 +118,34 @@ def _repetition(kwargs: Mapping[str, object]) -> tuple[int, float | None, float 
         if confidence is not None:
             raise ProdguardUsageError("confidence", confidence, "only together with repro_rate=")
         return 1, None, None
-    rate_value = _open_unit("repro_rate", rate)
-    confidence_value = 0.95 if confidence is None else _open_unit("confidence", confidence)
+    rate_value = float(OPEN_UNIT.check("repro_rate", rate))
+    confidence_value = (
+        0.95 if confidence is None else float(OPEN_UNIT.check("confidence", confidence))
+    )
+    if _exact_runs(rate_value, confidence_value) - 1e-9 > MAX_RUNS:
+        raise ProdguardUsageError("repro_rate", rate, _over_the_cap(rate_value, confidence_value))
     return runs_for_rate(rate_value, confidence_value), rate_value, confidence_value
 
 
-def _open_unit(name: str, value: object) -> float:
-    accepted = "a number strictly between 0 and 1, e.g. 0.1"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ProdguardUsageError(name, value, accepted)
-    if not 0 < value < 1:
-        raise ProdguardUsageError(name, value, accepted)
-    return float(value)
+def _over_the_cap(rate: float, confidence: float) -> str:
+    """Why a computed run count is refused, and what the cap would give instead."""
+    needed = _exact_runs(rate, confidence)
+    at_cap = detection_probability(MAX_RUNS, rate)
+    lowest_rate = _round_up(-math.expm1(math.log1p(-confidence) / MAX_RUNS))
+    return (
+        f"a rate that needs at most {MAX_RUNS} runs: at confidence {confidence} it needs "
+        f"{_about(needed)} runs; {MAX_RUNS} runs would catch it with probability "
+        f"{at_cap * 100:.5g}% only. "
+        f"Use repro_rate >= {lowest_rate:g} or a lower confidence, or runs={MAX_RUNS} "
+        "to accept that weaker guarantee"
+    )
+
+
+def _about(count: float) -> str:
+    return f"about {count:.3g}" if math.isfinite(count) else "more than 1e+308"
+
+
+def _round_up(value: float) -> float:
+    """``value`` rounded up to two significant digits (advice must not fall below it)."""
+    step = 10 ** (math.floor(math.log10(value)) - 1)
+    return float(f"{math.ceil(value / step) * step:.2g}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pytest_prodguard.latency.baseline import (
     Baseline,
     BaselineError,
+    BaselineLockTimeout,
     BaselineMissingError,
     BaselineRun,
     baseline_path,
@@ -54,6 +55,7 @@ __all__ = [
     "STATISTICS",
     "Baseline",
     "BaselineError",
+    "BaselineLockTimeout",
     "BaselineMissingError",
     "BaselineRun",
     "Check",

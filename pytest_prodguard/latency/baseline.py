@@ -15,7 +15,9 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import re
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -201,9 +203,24 @@ def nominal_reference(
     return sample_quantile(times, 0.5), len(times)
 
 
+#: How long a save waits for another process's lock on the same baseline file.
+LOCK_TIMEOUT_SECONDS = 30.0
+_LOCK_POLL_SECONDS = 0.02
+
+
+class BaselineLockTimeout(BaselineError):
+    """Another process held a baseline's lock for longer than the timeout."""
+
+
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Advisory lock on a sidecar file, so concurrent read-append-write cycles serialise."""
+def _locked(path: Path, timeout: float) -> Iterator[None]:
+    """Advisory lock on a sidecar file, so concurrent read-append-write cycles serialise.
+
+    The lock file is removed on release (while still locked, and a waiter that
+    wakes on a removed file retries on the new one), so no ``.lock`` files stay
+    behind. Waiting longer than ``timeout`` seconds raises
+    :class:`BaselineLockTimeout` naming the lock file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.with_name(f".{path.name}.lock")
     try:
@@ -211,34 +228,90 @@ def _locked(path: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows: atomic replace still prevents partial files
         yield
         return
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    fd = _acquire(lock_path, time.monotonic() + timeout, timeout)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock_path)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _acquire(lock_path: Path, deadline: float, timeout: float) -> int:
+    import fcntl
+
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise BaselineLockTimeout(
+                            f"latency baseline not saved: waited {timeout:g} s for the lock "
+                            f"{lock_path}, which another process holds; if no other pytest "
+                            "is saving baselines, delete that file"
+                        ) from None
+                    time.sleep(_LOCK_POLL_SECONDS)
+            if _same_file(fd, lock_path):
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # the holder removed the file as we waited: lock the new one
 
 
-def save_baseline(path: Path, measurement: Measurement, *, nodeid: str) -> None:
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def save_baseline(
+    path: Path,
+    measurement: Measurement,
+    *,
+    nodeid: str,
+    lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+) -> str | None:
     """Append this measurement's summary to the baseline at ``path`` (atomic, lock-protected).
 
-    An existing file for the same test keeps its last MAX_RUNS - 1 runs; a file
-    that is corrupt, foreign or from an older format is replaced by a fresh one.
+    An existing file for the same test keeps its last MAX_RUNS - 1 runs. A file
+    that is corrupt, foreign or from an older format is replaced by a fresh one,
+    and kept beside it as ``<name>.corrupt``; the returned note says so (None
+    when there is nothing to say). Raises :class:`BaselineLockTimeout` when
+    another process holds the lock too long and ``OSError`` when the folder
+    cannot be written.
     """
     path = Path(path)
     new_run = run_from_measurement(measurement)
-    with _locked(path):
+    note = None
+    with _locked(path, lock_timeout):
         runs: list[BaselineRun] = []
         if path.exists():
             try:
-                existing = load_baseline(path)
-            except BaselineError:
+                existing: Baseline | None = load_baseline(path)
+            except BaselineError as error:
                 existing = None
+                note = _set_aside(path, error)
             if existing is not None and existing.nodeid == nodeid:
                 runs = list(existing.runs)
         runs = [*runs, new_run][-MAX_RUNS:]
         baseline = Baseline(nodeid=nodeid, runs=tuple(runs), path=path)
         atomic_write_text(path, json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n")
+    return note
+
+
+def _set_aside(path: Path, error: BaselineError) -> str:
+    """Move an unreadable baseline to ``<name>.corrupt`` (replacing an older one)."""
+    kept = path.with_name(path.name + ".corrupt")
+    os.replace(path, kept)
+    problem = str(error).split("; delete the file", 1)[0]
+    return f"replaced an unreadable baseline, kept as {kept.name}: {problem}"
 
 
 def _require(condition: bool, path: Path, problem: str) -> None:

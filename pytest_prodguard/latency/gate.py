@@ -352,7 +352,11 @@ class TestGate:
         return baseline_path(self.settings.baseline_dir, self.nodeid, label)
 
     def _load_baseline(self, label: str) -> tuple[Baseline | None, str | None]:
-        from pytest_prodguard.latency.baseline import BaselineMissingError, load_baseline
+        from pytest_prodguard.latency.baseline import (
+            BaselineError,
+            BaselineMissingError,
+            load_baseline,
+        )
 
         comparing = self.settings.baseline_compare is not None
         normalizing = self.settings.latency_normalize == "auto" and self.spec is not None
@@ -368,6 +372,10 @@ class TestGate:
                 f"no baseline saved for {label} ({path.name}); comparison skipped — "
                 "save one with --prodguard-baseline-save"
             )
+        except BaselineError as error:
+            if comparing:  # the comparison was asked for: the error (naming the file) stands
+                raise
+            return None, f"baseline ignored: {error}"
 
     def _judge(self, call: MeasuredCall, baseline: Baseline | None) -> None:
         from pytest_prodguard.latency.compare import compare_to_baseline
@@ -393,10 +401,16 @@ class TestGate:
     def _save(
         self, label: str, measurement: Measurement, thunk: Callable[[], object] | None
     ) -> None:
-        from pytest_prodguard.latency.baseline import save_baseline
+        from pytest_prodguard.latency.baseline import BaselineError, save_baseline
 
         path = self._baseline_file(label)
-        save_baseline(path, measurement, nodeid=self.nodeid)
+        try:
+            note = save_baseline(path, measurement, nodeid=self.nodeid)
+        except (OSError, BaselineError) as error:  # the test's own verdict still stands
+            self.notes.append(f"baseline not saved: {_one_line(error)}")
+            return
+        if note:
+            self.notes.append(note)
         self.calls[-1].saved = _saved_text(path, measurement)
         if self.profiler is not None and thunk is not None:
             note = self.profiler.save_baseline(thunk, path.with_suffix(".folded"))
@@ -457,6 +471,14 @@ def _single_call(thunk: Callable[[], object]) -> Measurement:
     start = time.perf_counter()
     thunk()
     return measurement_from_samples([time.perf_counter() - start])
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception as one line: ``OSError`` as its message and file, others as ``str``."""
+    if isinstance(error, OSError) and error.strerror:
+        target = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{target}"
+    return " ".join(str(error).split())
 
 
 def _saved_text(path: Path, measurement: Measurement) -> str:

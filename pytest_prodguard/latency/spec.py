@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.limits import LATENCY_SCALE, MAX_TIME, WARMUP
 from pytest_prodguard.units import format_bytes, format_duration, parse_duration, parse_memory
 
 #: Statistics a duration budget can be set on, in increasing order of the quantile.
@@ -127,16 +128,7 @@ def _reject_unknown_keywords(kwargs: Mapping[str, object]) -> None:
 
 
 def _parse_scale(scale: object) -> float:
-    if (
-        isinstance(scale, bool)
-        or not isinstance(scale, (int, float))
-        or not math.isfinite(scale)
-        or scale <= 0
-    ):
-        raise ProdguardUsageError(
-            "prodguard_latency_scale", scale, "a positive finite number such as 1.5"
-        )
-    return float(scale)
+    return float(LATENCY_SCALE.check("prodguard_latency_scale", scale))
 
 
 def _parse_budgets(kwargs: Mapping[str, object], prefix: str, scale: float) -> dict[str, float]:
@@ -175,11 +167,7 @@ def _parse_warmup(kwargs: Mapping[str, object]) -> int | None:
     value = kwargs.get("warmup")
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ProdguardUsageError(
-            "warmup", value, "a whole number of calls >= 0, or None for automatic"
-        )
-    return value
+    return int(WARMUP.check("warmup", value))
 
 
 def _parse_confidence(kwargs: Mapping[str, object]) -> float:
@@ -265,7 +253,7 @@ def parse_latency_spec(kwargs: Mapping[str, object], *, scale: float = 1.0) -> L
     _check_order(warn_budgets, "warn_")
     _check_warn_below_fail(warn_budgets, budgets, warn_peak_memory, peak_memory)
     max_time = (
-        parse_duration(kwargs["max_time"], field="max_time")
+        parse_duration(kwargs["max_time"], field="max_time", limit=MAX_TIME)
         if "max_time" in kwargs
         else DEFAULT_MAX_TIME
     )

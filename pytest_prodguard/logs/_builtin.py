@@ -138,26 +138,28 @@ def _card_number_key(before: list[str]) -> bool:
 
 # ---------------------------------------------------------------- emails
 
-_EMAIL = re.compile(
-    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+_EMAIL = re.compile(  # "%40": an address in a URL-encoded query string
+    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}(?:@|%40)"
     r"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24}))(?![\w-])"
 )
 _FILE_EXTENSIONS = word_set(
     "png jpg jpeg gif svg webp ico js mjs ts css map json txt log html htm py rb go rs java "
-    "yaml yml toml lock md csv gz zip tar"
+    "yaml yml toml lock md csv gz zip tar service socket target timer mount slice scope"
 )
 
 
 def scan_emails(text: str) -> Iterator[Span]:
     """Email addresses; not ``git@host:repo`` remotes, ``https://user@host`` URLs nor
     ``logo@2x.png`` file names."""
-    if "@" not in text:
+    if "@" not in text and "%40" not in text:
         return
     for match in _EMAIL.finditer(text):
         if match.group(2).lower() in _FILE_EXTENSIONS:
             continue
         if text.startswith("git@", match.start()) and text[match.end() : match.end() + 1] == ":":
             continue
+        if text[match.start() - 1 : match.start()] == "/":
+            continue  # a path component: /lib/systemd/system/getty@tty1.service
         if "://" in _token_before(text, match.start()):
             continue  # https://user@host, redis://u:p@host: a URL's user or password
         yield match.span()
@@ -173,8 +175,9 @@ def _token_before(text: str, start: int) -> str:
 
 # ---------------------------------------------------------------- phone numbers
 
-_PHONE_INTERNATIONAL = re.compile(
-    r"(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){1,5}(?![\w:]|[.-]\d)"
+_PHONE_INTERNATIONAL = re.compile(  # "%2B": a "+" in a URL-encoded query string
+    r"(?<![\w+])(?:\+|%2[Bb])[1-9]\d{0,2}(?:[ .-]?\(\d{1,4}\))?"
+    r"(?:[ .-]?\d{1,5}){1,5}(?![\w:]|[.-]\d)"
 )
 _PHONE_NANP = re.compile(
     r"(?<![\w+.-])(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}(?![\w]|[.-]\d)"
@@ -212,7 +215,7 @@ def scan_phones(text: str) -> Iterator[Span]:
     seen: list[Span] = []
     if not _DIGIT_RUN.search(text):
         return
-    if "+" in text:
+    if "+" in text or "%2" in text:
         seen += [
             m.span()
             for m in _PHONE_INTERNATIONAL.finditer(text)

@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.plugin import incidents, latency, outcome, profiling, report
+from pytest_prodguard.plugin import (
+    incidents,
+    latency,
+    logs,
+    marker_checks,
+    outcome,
+    profiling,
+    report,
+)
 from pytest_prodguard.plugin.common import settings_key, unregister_plugins
 from pytest_prodguard.settings import OPTIONS, build_settings
 
@@ -28,6 +36,8 @@ CONCERNS = (
     profiling.register,
     incidents.register,
     report.register,
+    logs.register,
+    marker_checks.register,
 )
 
 

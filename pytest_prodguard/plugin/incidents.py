@@ -59,16 +59,16 @@ class IncidentsPlugin:
             if path.exists() or self.settings.incidents_explicit:
                 try:
                     self._registry = load_registry(path)
-                except RegistryError as exc:
-                    if path.exists():
-                        raise pytest.UsageError(f"prodguard: {exc}") from None
+                except RegistryError as exc:  # a named but missing file too: a typo
+                    named = "" if path.exists() else " (named by --prodguard-incidents)"
+                    raise pytest.UsageError(f"prodguard: {exc}{named}") from None
         return self._registry
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Load an existing registry before xdist starts workers and whatever the verbosity,
         so a broken one is one clean usage error (``-q`` skips the header that loads it)."""
-        if self.settings.incidents.exists():
+        if self.settings.incidents.exists() or self.settings.incidents_explicit:
             self.registry()
 
     def pytest_report_header(self, config: pytest.Config) -> str | None:

@@ -90,25 +90,33 @@ class IncidentLedger:
                 )
             else:
                 terminalreporter.write_line(
-                    "prodguard_require_guards not enforced: this run was limited to "
-                    "specific test files or node ids, so guards elsewhere were not collected",
+                    "prodguard_require_guards not enforced: this run cannot judge guard "
+                    f"coverage: {partial_run(self.config)}, so guards elsewhere may be missed",
                     yellow=True,
                 )
 
     def enforced(self) -> bool:
-        """Require guards only on runs over whole folders (or testpaths), not chosen files.
+        """Require guards only on runs that collect every test file (see :func:`partial_run`)."""
+        return self.settings.require_guards and partial_run(self.config) is None
 
-        A run of ``pytest tests/test_api.py`` cannot see the guards in other files,
-        so failing it for "unguarded" incidents would be a false alarm.
-        """
-        if not self.settings.require_guards:
-            return False
-        invocation = self.config.invocation_params.dir
-        for arg in self.config.args:
-            target = arg.split("::", 1)[0]
-            if "::" in arg or (invocation / target).is_file():
-                return False
-        return True
+
+def partial_run(config: pytest.Config) -> str | None:
+    """Why this run may not collect every guard (so unguarded incidents cannot be judged).
+
+    ``pytest tests/test_api.py`` or ``--lf`` cannot see guards in other files, so
+    failing such a run for "unguarded" incidents would be a false alarm. ``-k``,
+    ``-m`` and ``--deselect`` are fine: guards are counted before deselection.
+    """
+    limiting = (("lf", "--lf"), ("stepwise", "--sw"), ("ignore", "--ignore"))
+    for dest, flag in (*limiting, ("ignore_glob", "--ignore-glob")):
+        if getattr(config.option, dest, None):
+            return f"{flag} limits which test files are collected"
+    invocation = config.invocation_params.dir
+    for arg in config.args:
+        target = arg.split("::", 1)[0]
+        if "::" in arg or (invocation / target).is_file():
+            return f"it names specific test files or node ids ({arg})"
+    return None
 
 
 class XdistGlue:

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 PROFILE_SIGNATURE = "profile_on_failure(profiler='auto')"
 MARKER = (
     f"{PROFILE_SIGNATURE}: when this test fails, re-run its body under a profiler "
-    "('auto', 'py-spy', 'torch' or 'builtin') and attach the hottest frames and a flamegraph. "
+    "('auto', 'py-spy', 'torch' or 'builtin'; at most 1000 runs, and side effects repeat) "
+    "and attach the hottest frames and a flamegraph. "
     "An explicit --prodguard-profile-with (or ini prodguard_profile_with) wins over profiler=."
 )
 
@@ -105,8 +106,10 @@ class ProfilingPlugin:
         profiler = failure_profiler(self.config, self.settings, item.nodeid, marked)
         if profiler is None:
             return None
+        from pytest_prodguard.limits import MAX_PROFILE_RERUNS
+
         try:
-            return profiler.profile(_test_body(item))
+            return profiler.profile(_test_body(item), max_calls=MAX_PROFILE_RERUNS)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # pytest-timeout's Timeout: keep the test's own failure

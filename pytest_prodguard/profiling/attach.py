@@ -45,9 +45,23 @@ class FailureProfiler:
         """The test's profile folder name."""
         return sanitize_nodeid(self.nodeid)
 
-    def profile(self, thunk: Callable[[], object], baseline: Path | None = None) -> GuardResult:
-        """Profile ``thunk``; ``baseline`` is a folded-stacks file to compare with, if any."""
-        out_dir = run_folder(self.out_dir, self.run_id or new_run_id(), keep=self.keep)
+    def profile(
+        self,
+        thunk: Callable[[], object],
+        baseline: Path | None = None,
+        *,
+        max_calls: int | None = None,
+    ) -> GuardResult:
+        """Profile ``thunk``; ``baseline`` is a folded-stacks file to compare with, if any.
+
+        ``max_calls`` caps the re-runs: a whole test body gets
+        :data:`~pytest_prodguard.limits.MAX_PROFILE_RERUNS`, since its side effects repeat.
+        """
+        try:
+            out_dir = run_folder(self.out_dir, self.run_id or new_run_id(), keep=self.keep)
+        except OSError as exc:  # an unwritable profile folder is a note, like any profiling problem
+            note = f"profiling failed ({type(exc).__name__}: {exc})"
+            return profile_guard_result(ProfileResult(profiler="none", note=note))
         result = profile_callable(
             thunk,
             profiler=self.profiler,
@@ -57,6 +71,7 @@ class FailureProfiler:
             top=self.top,
             baseline=baseline if baseline is not None and baseline.exists() else None,
             frames=self.frames,
+            max_calls=max_calls,
         )
         return profile_guard_result(result)
 

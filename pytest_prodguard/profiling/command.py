@@ -101,7 +101,10 @@ def profile_command(argv: list[str]) -> int:
     if binary is None:
         reason = disabled or "py-spy executable not found"
         return _run_unprofiled(options.command, f"not profiled: {reason}")
-    folder = prepare_folder(options.out, options.name)
+    try:
+        folder = prepare_folder(options.out, options.name)
+    except OSError as exc:  # the command still runs: profiling is never in its way
+        return _run_unprofiled(options.command, f"not profiled: cannot write {options.out}: {exc}")
     status_path = temporary_path(folder, "exit-status")
     raw_path = temporary_path(folder, "py-spy-raw")
     try:
@@ -196,15 +199,20 @@ def _summarise(raw_path: Path, folder: Path, options: CommandOptions) -> Profile
     if not samples:
         return ProfileResult(profiler="none", note="py-spy took no samples of the command")
     stacks_path, svg_path = folder / STACKS_FILE, folder / SVG_FILE
-    atomic_write_text(stacks_path, format_folded(stacks))
     title = f"{' '.join(options.command)} (py-spy, {samples} samples)"
-    atomic_write_text(svg_path, render_flamegraph(stacks, title=title))
+    note, files = None, {"raw": str(stacks_path), "svg": str(svg_path)}
+    try:
+        atomic_write_text(stacks_path, format_folded(stacks))
+        atomic_write_text(svg_path, render_flamegraph(stacks, title=title))
+    except OSError as exc:
+        note, files = f"profile files not written: {exc}", {}
     return ProfileResult(
         profiler="py-spy",
         stack_profiler="py-spy",
         samples=samples,
         hot_frames=hot_frames(stacks, top=options.top),
-        files={"raw": str(stacks_path), "svg": str(svg_path)},
+        files=files,
+        note=note,
     )
 
 

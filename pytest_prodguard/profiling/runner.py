@@ -23,6 +23,7 @@ from typing import Protocol
 
 from pytest_prodguard.errors import ProdguardUsageError, describe_exception
 from pytest_prodguard.files import atomic_write_text
+from pytest_prodguard.limits import PROFILE_SECONDS, PROFILE_TOP
 from pytest_prodguard.profiling import pyspy
 from pytest_prodguard.profiling.calls import (
     CallChange,
@@ -72,7 +73,7 @@ TORCH_WINDOW_SHARE = 0.5
 GROWTH_ROWS = 5
 MAX_RATE = 1000
 PROFILER_ACCEPTED = "one of " + ", ".join(repr(name) for name in PROFILERS)
-TOP_ACCEPTED = "a whole number of frames between 1 and 100"
+TOP_ACCEPTED = PROFILE_TOP.accepted
 RATE_ACCEPTED = f"a whole number of samples per second between 1 and {MAX_RATE}"
 
 
@@ -102,9 +103,9 @@ def check_profile_options(
     """
     if profiler not in PROFILERS:
         raise ProdguardUsageError("profiler", profiler, PROFILER_ACCEPTED, source=source)
-    window = parse_duration(seconds, field="seconds")
-    if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 100:
-        raise ProdguardUsageError("top", top, TOP_ACCEPTED, source=source)
+    window = parse_duration(seconds, field="seconds", limit=PROFILE_SECONDS)
+    PROFILE_TOP.check("top", top, source=source)
+    assert isinstance(top, int)
     if not isinstance(rate, int) or isinstance(rate, bool) or not 1 <= rate <= MAX_RATE:
         raise ProdguardUsageError("rate", rate, RATE_ACCEPTED, source=source)
     return ProfileOptions(str(profiler), window, top, rate)
@@ -325,6 +326,7 @@ def _run_window(
     scratch: Path,
     notes: list[str],
     allow_torch: bool,
+    max_calls: int | None = None,
 ) -> _Window:
     # decided (and torch imported, when forced) before the window and the sampler start
     want_torch = allow_torch and _wants_torch(profiler, notes)
@@ -337,7 +339,13 @@ def _run_window(
         if want_torch:
             torch_deadline = started + min(TORCH_PHASE_SECONDS, TORCH_WINDOW_SHARE * seconds)
             torch_profiler = _torch_phase(fn, tally, torch_deadline, notes)
-        _prodguard_profile_loop(fn, tally, started + seconds, min_calls=0 if tally.calls else 1)
+        _prodguard_profile_loop(
+            fn,
+            tally,
+            started + seconds,
+            min_calls=0 if tally.calls else 1,
+            max_calls=None if max_calls is None else max(0, max_calls - tally.calls),
+        )
     finally:
         elapsed = time.perf_counter() - started
         cpu = time.thread_time() - cpu_started
@@ -358,13 +366,16 @@ def profile_callable(
     baseline: Path | None = None,
     rate: int = DEFAULT_RATE,
     frames: str = "function",
+    max_calls: int | None = None,
 ) -> ProfileResult:
     """Run ``fn`` repeatedly for about ``seconds`` under a profiler and summarise where time went.
 
     The flamegraph has one box per function in each stack (``frames="function"``)
     or one per source line (``"line"``); ``stacks.txt`` always keeps the lines.
 
-    ``fn`` runs at least once; its exceptions are swallowed and counted. The
+    ``fn`` runs at least once and at most ``max_calls`` times (None: as often as
+    the window allows; a note says when the cap stopped it); its exceptions are
+    swallowed and counted. The
     files land in ``out_dir / name`` (``name``: a sanitised node id, see
     :func:`sanitize_nodeid`), replacing an earlier profile of the same test.
     ``baseline``: a folded-stacks file from :func:`save_profile_baseline`; when
@@ -389,7 +400,10 @@ def profile_callable(
             scratch=temporary_path(folder, "py-spy-raw"),
             notes=notes,
             allow_torch=True,
+            max_calls=max_calls,
         )
+        if max_calls is not None and window.tally.calls >= max_calls:
+            notes.append(f"stopped at the cap of {max_calls} runs")
         result = _summarise(window, folder, name, options, baseline, notes, frames)
         result.call_changes = _call_changes(fn, baseline, notes)
         result.note = "; ".join(notes) or None

@@ -25,19 +25,38 @@ def report_schema() -> dict[str, Any]:
     return loaded
 
 
-def check_report_shape(report: object, source: str) -> dict[str, Any]:
-    """``report`` if it looks like a prodguard report of this version; else a usage error."""
-    accepted = f"a pytest-prodguard JSON report with schema_version {SCHEMA_VERSION}"
-    if not isinstance(report, dict):
-        raise ProdguardUsageError("report", type(report).__name__, accepted, source=source)
-    version = report.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise ProdguardUsageError("schema_version", version, accepted, source=source)
-    tests = report.get("tests")
-    if not isinstance(tests, list) or not all(
-        isinstance(test, dict) and isinstance(test.get("nodeid"), str) for test in tests
-    ):
-        raise ProdguardUsageError(
-            "tests", "<malformed>", "a list of test entries with a nodeid", source=source
-        )
+def check_report_shape(report: object, path: str, *, html: bool = False) -> dict[str, Any]:
+    """``report`` if it has the shape the report commands read; else a usage error on ``path``.
+
+    A report without ``schema_version`` (written before it existed, or by hand) is read
+    as far as its shape allows; one of another version is refused. ``html``: the page
+    also needs each guard's severity and test id.
+    """
+    problem = _shape_problem(report, html=html)
+    if problem is not None:
+        raise ProdguardUsageError("path", path, f"a prodguard JSON report ({problem})")
+    assert isinstance(report, dict)  # _shape_problem said so
     return report
+
+
+def _shape_problem(report: object, *, html: bool) -> str | None:
+    if not isinstance(report, dict):
+        return f"an object, not {type(report).__name__}"
+    version = report.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        return f"schema_version {version!r}; this pytest-prodguard reads {SCHEMA_VERSION}"
+    incidents = report.get("incidents") or {}
+    if not isinstance(incidents, dict):
+        return "incidents must be an object"
+    extra = {"severity", "nodeid"} if html else set()
+    parts = (
+        ("tests", report.get("tests", []), {"nodeid", "outcome"}),
+        ("incidents.guards", incidents.get("guards", []), {"outcome", "incident", "title", *extra}),
+        ("incidents.unguarded_fixed", incidents.get("unguarded_fixed", []), {"id", "title"}),
+    )
+    for name, rows, keys in parts:
+        if not isinstance(rows, list) or not all(
+            isinstance(row, dict) and keys <= set(row) for row in rows
+        ):
+            return f"{name} must be a list of objects with {', '.join(sorted(keys))}"
+    return None

@@ -21,9 +21,11 @@ SHARD = {
 BAD_REPORTS = [
     pytest.param(b"{not json", "a prodguard JSON report", id="not-json"),
     pytest.param(b"\xff\xfe\x00", "a prodguard JSON report", id="not-utf8"),
-    pytest.param(b'{"schema_version": 1, "tests": []}', "schema_version=1", id="old-version"),
-    pytest.param(b'{"schema_version": 2, "tests": {}}', "tests='<malformed>'", id="tests-not-list"),
-    pytest.param(b'"a string"', "report='str'", id="not-an-object"),
+    pytest.param(b'{"schema_version": 1, "tests": []}', "schema_version 1;", id="old-version"),
+    pytest.param(
+        b'{"schema_version": 2, "tests": {}}', "tests must be a list", id="tests-not-list"
+    ),
+    pytest.param(b'"a string"', "an object, not str", id="not-an-object"),
 ]
 
 
@@ -35,7 +37,7 @@ def test_report_of_a_bad_file(cli, tmp_path, unchanged, content, needle):
     run = cli("report", str(bad), "--html", str(tmp_path / "out.html"))
     assert run.code == 2
     assert needle in run.err
-    assert str(bad) in run.err or "path=" in run.err
+    assert run.err.startswith(f"prodguard: error: path={str(bad)!r}: a prodguard JSON report")
     check()
 
 
@@ -71,7 +73,7 @@ def test_incidents_check_of_a_bad_report(cli, tmp_path, unchanged):
     check = unchanged(tmp_path)
     run = cli("incidents", "check", "--report", str(bad))
     assert run.code == 2
-    assert "schema_version='two'" in run.err
+    assert "schema_version 'two';" in run.err
     check()
 
 

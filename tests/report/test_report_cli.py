@@ -65,9 +65,12 @@ class TestText:
         ("content", "expected"),
         [
             ("not json", "a prodguard JSON report"),
-            ('{"tests": []}', "schema_version=None"),
-            ('{"schema_version": 2, "tests": [{"outcome": "passed"}]}', "tests='<malformed>'"),
-            ("[1, 2]", "report='list'"),
+            (
+                '{"schema_version": 1, "tests": []}',
+                "(schema_version 1; this pytest-prodguard reads 2)",
+            ),
+            ('{"schema_version": 2, "tests": [{"outcome": "passed"}]}', "(tests must be a list of"),
+            ("[1, 2]", "(an object, not list)"),
         ],
     )
     def test_a_bad_report_is_one_clear_line_and_exit_2(self, tmp_path, capsys, content, expected):
@@ -181,9 +184,9 @@ class TestIncidentsCheckReport:
 
     def test_a_bad_report_is_a_usage_error(self, tmp_path, capsys):
         path = tmp_path / "r.json"
-        path.write_text("{}")
+        path.write_text('{"schema_version": 3}')
         assert main(["incidents", "check", "--report", str(path)]) == 2
-        assert "schema_version" in capsys.readouterr().err
+        assert "schema_version 3;" in capsys.readouterr().err
 
 
 def test_version(capsys):
