@@ -49,6 +49,7 @@ def hidden(module: str, code: str) -> subprocess.CompletedProcess[str]:
         ("numpy", "pytest_prodguard.ab", "numpy and scipy, which are", "ab"),  # scipy needs numpy
         ("hypothesis", "pytest_prodguard.robustness", "hypothesis, which is", "robustness"),
         ("numpy", "pytest_prodguard.robustness", "numpy, which is", "robustness"),
+        ("scipy", "pytest_prodguard.canary", "scipy, which is", "ab"),
     ],
 )
 def test_a_missing_extra_is_named_on_import(module, package, missing, extra):
