@@ -1,4 +1,4 @@
-"""Absolute p95 budgets with no saved baseline: false failures with and without normalisation.
+"""Absolute p95 budgets with no saved baseline: false failures with and without normalization.
 
 ``latency_gate.py`` judges its budgets with a saved baseline of the test on the
 machine, so the measured times are rescaled to the saved runs' typical speed.
@@ -57,7 +57,7 @@ def child(config: dict[str, Any]) -> dict[str, Any]:
             "status": verdict.status,
             "n": measurement.n,
             "first_fail_look": measurement.first_fail_look,
-            "normalised_to": measurement.normalised_to,
+            "normalized_to": measurement.normalized_to,
         }
     return result
 

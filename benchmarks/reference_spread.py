@@ -91,11 +91,11 @@ def pair_statistic(data: dict[str, Any], kind: str) -> float:
     )
 
 
-def normalised(data: dict[str, Any], nominal: float) -> list[float]:
-    from pytest_prodguard.latency.measurement import normalised_samples
+def normalized(data: dict[str, Any], nominal: float) -> list[float]:
+    from pytest_prodguard.latency.measurement import normalized_samples
 
     refs = data["warm"]
-    return normalised_samples(data["t"], data["index"], refs, refs, nominal, len(data["t"]))
+    return normalized_samples(data["t"], data["index"], refs, refs, nominal, len(data["t"]))
 
 
 def sd_log(values: list[float]) -> float:
@@ -107,7 +107,7 @@ def report(null: list[dict[str, Any]], slow: list[dict[str, Any]]) -> None:
 
     print(
         "| workload | ratio sd cold | ratio sd warm | x1.25 shift cold | x1.25 shift warm "
-        "| p95 sd raw | p95 sd normalised | p95 > 1.3x pooled: raw | normalised |"
+        "| p95 sd raw | p95 sd normalized | p95 > 1.3x pooled: raw | normalized |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for name in WORKLOADS:
@@ -121,7 +121,7 @@ def report(null: list[dict[str, Any]], slow: list[dict[str, Any]]) -> None:
             cells.append(f"{math.exp(shifts[0]) - 1:+.0%} to {math.exp(shifts[-1]) - 1:+.0%}")
         nominal = statistics.median(statistics.median(run[name]["warm"]) for run in null)
         raw = [pooled_quantile(run[name]["t"], 0.95) for run in null]
-        judged = [pooled_quantile(normalised(run[name], nominal), 0.95) for run in null]
+        judged = [pooled_quantile(normalized(run[name], nominal), 0.95) for run in null]
         limit = 1.3 * pooled_quantile([value for run in null for value in run[name]["t"]], 0.95)
         cells += [f"{sd_log(raw):.1%}", f"{sd_log(judged):.1%}"]
         cells += [

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import secrets
 import stat
 from collections.abc import Callable
@@ -10,6 +12,21 @@ from pathlib import Path
 
 #: Mode asked of the kernel for a new file; the user's umask then applies, as for ``open()``.
 _NEW_FILE_MODE = 0o666
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_READABLE_LENGTH = 100
+
+
+def nodeid_slug(key: str) -> str:
+    """The one rule that turns a test id (plus an optional ``#label``) into a file name.
+
+    ``tests/test_api.py::test_y[a/b]`` becomes ``tests_test_api.py_test_y_a_b-<10 hex>``:
+    runs of characters outside ``[A-Za-z0-9._-]`` become ``_``, the readable part is
+    capped at 100 characters, and the suffix (the start of the key's SHA-256) keeps ids
+    that read alike apart. Latency baselines and profile folders are both named by it.
+    """
+    readable = _UNSAFE.sub("_", key).strip("._-")[:_READABLE_LENGTH] or "test"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{readable}-{digest}"
 
 
 def atomic_write_text(path: Path, text: str) -> None:

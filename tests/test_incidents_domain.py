@@ -130,7 +130,7 @@ class TestRegistryParsing:
         path = write_registry(entry() + 'links = "https://tracker.example/1"\n')
         assert load_registry(path).get("INC-2025-001").links == ("https://tracker.example/1",)
 
-    def test_severity_and_status_are_normalised_in_case(self, write_registry):
+    def test_severity_and_status_are_normalized_in_case(self, write_registry):
         incident = load_registry(write_registry(entry(severity="critical", status="Open"))).get(
             "INC-2025-001"
         )

@@ -601,7 +601,7 @@ class TestBaselines:
         result = run(saved, "-rA", "--prodguard-latency-normalize=off")
         result.assert_outcomes(passed=1)
         result.stdout.fnmatch_lines(
-            ["*machine speed: raw times judged, not normalised (switched off)"]
+            ["*machine speed: raw times judged, not normalized (switched off)"]
         )
 
     def test_without_a_baseline_budgets_are_judged_at_the_runs_own_speed_and_say_so(self, tester):
@@ -887,7 +887,8 @@ def test_fast(latency, i):
                 "parallel; budgets were not widened. --dist loadgroup runs the latency tests "
                 "one after another on one worker*only a run without -n measures them with "
                 "nothing beside them.",
-                "FAILED test_budget.py::test_slow - latency budget exceeded*",
+                # pytest 7 prints no message for a failure text that crossed from a worker
+                "FAILED test_budget.py::test_slow*",
             ]
         )
         # seven tests saved at once from two processes: seven whole files, no scratch left

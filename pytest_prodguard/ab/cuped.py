@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_prodguard.ab.data import Mean, as_finite_array
+from pytest_prodguard.ab.arm_stats import Mean, as_finite_array
 from pytest_prodguard.errors import ProdguardUsageError
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]

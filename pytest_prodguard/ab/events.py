@@ -1,4 +1,8 @@
-"""Build an :class:`Experiment` from unit-level rows, vectorised end to end.
+"""Aggregate unit-level rows into an experiment's tables, vectorised end to end.
+
+:meth:`Experiment.from_events <pytest_prodguard.ab.data.Experiment.from_events>`
+builds the :class:`~pytest_prodguard.ab.data.Experiment` from what
+:func:`experiment_from_events` returns (this module sits below ``data``).
 
 One row per unit: the unit's arm, optional segment and period (e.g. the day
 it entered the experiment), its 0/1 conversion columns and numeric value
@@ -21,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from pytest_prodguard.ab.arm_stats import Look, Mean, Proportion, Stat
 from pytest_prodguard.ab.cuped import fit_cuped
-from pytest_prodguard.ab.data import Experiment, Look, Mean, Proportion, Stat
 from pytest_prodguard.errors import ProdguardUsageError
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -489,8 +493,8 @@ def experiment_from_events(
     control: str | None,
     primary: str | None,
     cuped: Mapping[str, str] | None,
-) -> Experiment:
-    """Implementation of :meth:`Experiment.from_events` (see there)."""
+) -> dict[str, Any]:
+    """The keyword arguments of ``Experiment(...)`` for :meth:`Experiment.from_events`."""
     rate_columns = _column_names(converted, "converted")
     value_columns = _column_names(value, "value")
     metrics = rate_columns + value_columns
@@ -590,7 +594,7 @@ def _build(
     primary: str,
     notes: tuple[str, ...],
     segment_column: str,
-) -> Experiment:
+) -> dict[str, Any]:
     first = next(iter(cells.values()))
     units = {arm: round(float(first.count[index].sum())) for index, arm in enumerate(arms)}
     overall = {
@@ -631,12 +635,12 @@ def _build(
                     },
                 )
             )
-    return Experiment(
-        overall,
-        control=arms[0],
-        primary=primary,
-        segments=segment_tables,
-        looks=tuple(looks),
-        units=units,
-        notes=notes,
-    )
+    return {
+        "metrics": overall,
+        "control": arms[0],
+        "primary": primary,
+        "segments": segment_tables,
+        "looks": tuple(looks),
+        "units": units,
+        "notes": notes,
+    }

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from scipy import optimize, special, stats
 
 from pytest_prodguard.ab import _validate
-from pytest_prodguard.ab.data import Mean, Proportion, Stat
+from pytest_prodguard.ab.arm_stats import Mean, Proportion, Stat
 from pytest_prodguard.errors import ProdguardUsageError
 
 RATE_METHODS = ("pooled", "unpooled", "arcsine")

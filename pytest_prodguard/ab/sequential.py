@@ -34,7 +34,7 @@ from typing import Any
 from scipy import special
 
 from pytest_prodguard.ab import _validate
-from pytest_prodguard.ab.data import Mean, Proportion, Stat
+from pytest_prodguard.ab.arm_stats import Mean, Proportion, Stat
 from pytest_prodguard.errors import ProdguardUsageError
 
 

@@ -25,7 +25,7 @@ from scipy import stats
 
 from pytest_prodguard.ab import _validate
 from pytest_prodguard.ab._format import lift_text
-from pytest_prodguard.ab.data import Mean, Proportion, Stat, pool
+from pytest_prodguard.ab.arm_stats import Mean, Proportion, Stat, pool
 from pytest_prodguard.ab.significance import compare
 from pytest_prodguard.errors import ProdguardUsageError
 

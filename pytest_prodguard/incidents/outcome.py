@@ -209,16 +209,19 @@ class IncidentSummary:
             "unguarded_fixed": [incident.to_dict() for incident in self.unguarded_fixed],
         }
 
-    def lines(self) -> list[str]:
-        """The terminal summary lines, worst news first."""
+    def lines(self, *, bad_only: bool = False) -> list[str]:
+        """The terminal summary lines, worst news first (``bad_only``: regressions,
+        open incidents that now pass and fixed incidents without a guard)."""
         lines: list[str] = []
-        order = (
+        order: tuple[str, ...] = (
             GuardOutcome.REGRESSED,
             GuardOutcome.NOW_PASSES,
             GuardOutcome.REPRODUCING,
             GuardOutcome.GUARDED,
             GuardOutcome.NOT_RUN,
         )
+        if bad_only:
+            order = GuardOutcome.BAD
         words = {
             GuardOutcome.REGRESSED: "REGRESSED  ",
             GuardOutcome.NOW_PASSES: "NOW PASSES ",

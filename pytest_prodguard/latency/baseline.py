@@ -12,11 +12,9 @@ partial file and never lose each other's runs.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
-import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pytest_prodguard.files import atomic_write_text
+from pytest_prodguard.files import atomic_write_text, nodeid_slug
 from pytest_prodguard.latency.measurement import (
     COMBINED,
     COMPONENTS,
@@ -42,7 +40,6 @@ MAX_RUNS = 10
 #: the measurement had no reference rounds (e.g. pytest-benchmark samples).
 RATIO, RAW = "ratio", "raw"
 _MIN_PAIRS = 3
-_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class BaselineError(Exception):
@@ -130,9 +127,7 @@ def baseline_path(root: Path, nodeid: str, label: str = "") -> Path:
     full id, so that distinct tests never share a file and names stay short.
     """
     key = f"{nodeid}#{label}" if label else nodeid
-    readable = _SLUG.sub("_", key).strip("._-")[:100] or "test"
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
-    return Path(root) / f"{readable}-{digest}.json"
+    return Path(root) / f"{nodeid_slug(key)}.json"
 
 
 def run_from_measurement(measurement: Measurement) -> BaselineRun:

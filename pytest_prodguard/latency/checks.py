@@ -178,7 +178,7 @@ def replay_statistic(
     the time-limit look), ``planned`` the schedule the alphas were allocated
     over; look i spends the alpha of planned look i. Without looks the whole
     sample is one look with the full alpha. ``prefix(n)``, when given, returns
-    the values judged at a look of ``n`` rounds (e.g. normalised times);
+    the values judged at a look of ``n`` rounds (e.g. normalized times);
     by default they are ``samples[:n]``. ``fail_from`` is the sampler's first
     look able to fail (:func:`statistic_alphas`).
     """

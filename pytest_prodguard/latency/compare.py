@@ -692,7 +692,7 @@ def compare_to_baseline(
     statistic = (
         f"median of log(target/reference) over interleaved pairs{reference}"
         if kind == RATIO
-        else "median per-call time (not normalised: no reference rounds)"
+        else "median per-call time (not normalized: no reference rounds)"
     )
     headline = _headline(state.status, ratio, low, high, tolerance, measurement.confidence, tail)
     details = _details(state, runs, label, statistic, measurement, tolerance, prior)
@@ -764,7 +764,7 @@ def _details(
         if medians and now:
             lines.append(
                 f"  raw medians: baseline {format_duration(medians[len(medians) // 2])}, "
-                f"now {format_duration(now)} (not normalised)"
+                f"now {format_duration(now)} (not normalized)"
             )
     if state.speed_shift:
         lines.append(

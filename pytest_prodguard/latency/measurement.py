@@ -79,7 +79,7 @@ def reference_round_times(
     )
 
 
-def normalised_samples(
+def normalized_samples(
     samples: Sequence[float],
     reference_index: Sequence[int],
     reference_python: Sequence[float],
@@ -141,8 +141,8 @@ class Measurement:
     whose error budget they spent; ``look_times`` the sampling seconds at each).
     Reference round i ran right after target round ``reference_index[i]``.
     Budgets are judged on times rescaled to the machine's typical speed
-    (:func:`normalised_samples`): the saved runs' when ``nominal_reference`` is
-    known, this run's own when ``normalise_within_run``. Looks of fewer than
+    (:func:`normalized_samples`): the saved runs' when ``nominal_reference`` is
+    known, this run's own when ``normalize_within_run``. Looks of fewer than
     ``first_fail_look`` rounds could not fail a budget.
     """
 
@@ -174,9 +174,9 @@ class Measurement:
     fingerprint: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     nominal_reference: float | None = None
     nominal_runs: int = 0
-    normalise_within_run: bool = False
+    normalize_within_run: bool = False
     first_fail_look: int = 0
-    normalisation_note: str = ""
+    normalization_note: str = ""
     environment_start: Mapping[str, object] = field(default_factory=_empty)
     environment_end: Mapping[str, object] = field(default_factory=_empty)
     call_kind: str = "call"
@@ -209,29 +209,29 @@ class Measurement:
         )
 
     @property
-    def normalised(self) -> bool:
+    def normalized(self) -> bool:
         """True when budgets are judged on times rescaled to the machine's typical speed."""
-        return (self.nominal_reference is not None or self.normalise_within_run) and bool(
+        return (self.nominal_reference is not None or self.normalize_within_run) and bool(
             self.reference_index
         )
 
     @property
-    def normalised_to(self) -> str | None:
+    def normalized_to(self) -> str | None:
         """Whose typical speed budgets are judged at: "saved runs", "this run" or None."""
-        if not self.normalised:
+        if not self.normalized:
             return None
         return "saved runs" if self.nominal_reference is not None else "this run"
 
     def decision_samples(self, rounds: int | None = None) -> list[float]:
         """Per-call times that budgets are judged on, for the first ``rounds`` rounds.
 
-        Normalised to the machine's typical speed (:func:`normalised_samples`)
-        when :attr:`normalised`, the raw samples otherwise.
+        Normalized to the machine's typical speed (:func:`normalized_samples`)
+        when :attr:`normalized`, the raw samples otherwise.
         """
         limit = self.n if rounds is None else rounds
-        if not self.normalised:
+        if not self.normalized:
             return list(self.samples[:limit])
-        return normalised_samples(
+        return normalized_samples(
             self.samples,
             self.reference_index,
             self.reference_python,
@@ -288,12 +288,12 @@ class Measurement:
             "reference_medians": self.reference_medians(),
             "nominal_reference": self.nominal_reference,
             "nominal_runs": self.nominal_runs,
-            "normalised_to": self.normalised_to,
+            "normalized_to": self.normalized_to,
             "first_fail_look": self.first_fail_look,
-            "normalisation_note": self.normalisation_note,
+            "normalization_note": self.normalization_note,
             "speed_factor": self.speed_factor(),
-            "normalised_quantiles": (
-                _quantiles(self.decision_samples()) if self.normalised else None
+            "normalized_quantiles": (
+                _quantiles(self.decision_samples()) if self.normalized else None
             ),
             "include_cpu_wait": self.include_cpu_wait,
             "cpu_wait_available": self.cpu_wait_available,

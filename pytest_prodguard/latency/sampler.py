@@ -51,7 +51,7 @@ from pytest_prodguard.latency.environment import (
 )
 from pytest_prodguard.latency.measurement import (
     Measurement,
-    normalised_samples,
+    normalized_samples,
     paired_log_ratios,
 )
 from pytest_prodguard.latency.memory import (
@@ -117,7 +117,7 @@ class _StopRule:
     ) -> None:
         confidence = spec.confidence if spec else DEFAULT_CONFIDENCE
         self._nominal = nominal_reference
-        self._normalise = nominal_reference is not None or within_run
+        self._normalize = nominal_reference is not None or within_run
         self._budgets = {
             name: value for name, value in (spec.budgets.items() if spec else ()) if name != "max"
         }
@@ -133,10 +133,10 @@ class _StopRule:
         self._between_alpha = between_alpha(confidence)
 
     def judged_samples(self, run: _Run) -> list[float]:
-        """The samples budgets are judged on: normalised to the typical speed when asked."""
-        if not self._normalise or not run.reference_index:
+        """The samples budgets are judged on: normalized to the typical speed when asked."""
+        if not self._normalize or not run.reference_index:
             return run.samples
-        return normalised_samples(
+        return normalized_samples(
             run.samples,
             run.reference_index,
             run.reference_python,
@@ -276,7 +276,7 @@ def _sampling_steps(
     overhead_per_round: float = 0.0,
     before_sampling: Callable[[], object] | None = None,
     nominal_reference: float | None = None,
-    normalise_within_run: bool = False,
+    normalize_within_run: bool = False,
     min_seconds: float = 0.0,
     on_interrupt: Callable[[Measurement], object] | None = None,
 ) -> Generator[_Request, object, Measurement]:
@@ -292,9 +292,9 @@ def _sampling_steps(
     the look schedule; ``before_sampling`` runs after warm-up, just before the
     first timed round (:func:`measure` passes ``gc.collect``).
     ``nominal_reference`` (seconds of one reference round at the machine's
-    typical speed) makes budgets be judged on normalised times
+    typical speed) makes budgets be judged on normalized times
     (:meth:`.Measurement.decision_samples`); without it,
-    ``normalise_within_run`` judges them at this run's own typical speed.
+    ``normalize_within_run`` judges them at this run's own typical speed.
     A budget can fail only at looks expected to span
     :data:`.sequential.MIN_FAIL_SECONDS` of sampling (:func:`.first_fail_look`).
     ``min_seconds`` keeps sampling after a decision until that much sampling
@@ -337,7 +337,7 @@ def _sampling_steps(
         setup,
         tolerance,
         nominal_reference,
-        within_run=normalise_within_run,
+        within_run=normalize_within_run,
         fail_from=fail_from,
     )
     floor = min(min_seconds, time_limit)
@@ -359,7 +359,7 @@ def _sampling_steps(
             gc_before,
             fail_from,
             nominal_reference=nominal_reference,
-            normalise_within_run=normalise_within_run,
+            normalize_within_run=normalize_within_run,
         )
 
     try:
@@ -441,7 +441,7 @@ def _measurement(
     fail_from: int,
     *,
     nominal_reference: float | None,
-    normalise_within_run: bool,
+    normalize_within_run: bool,
 ) -> Measurement:
     gc_after = _gc_counts()
     return Measurement(
@@ -466,7 +466,7 @@ def _measurement(
         cpu_wait_rounds=run.cpu_wait_rounds,
         timer=source.timer,
         nominal_reference=nominal_reference,
-        normalise_within_run=normalise_within_run and nominal_reference is None,
+        normalize_within_run=normalize_within_run and nominal_reference is None,
         first_fail_look=fail_from,
         gc_collections=(
             gc_after[0] - gc_before[0],
@@ -575,7 +575,7 @@ class _Context:
 
     sampling: Mapping[str, Any]
     nominal_runs: int
-    normalisation_note: str
+    normalization_note: str
     fingerprint: Mapping[str, str]
     processes: Any
     environment_start: Mapping[str, object]
@@ -600,7 +600,7 @@ def _context(options: _Options) -> _Context:
         "tolerance": tolerance,
         "before_sampling": gc.collect,
         "nominal_reference": nominal,
-        "normalise_within_run": normalize,
+        "normalize_within_run": normalize,
         "min_seconds": options.min_seconds,
         "on_interrupt": options.on_interrupt,
     }
@@ -681,7 +681,7 @@ def _finished(
         cuda_peak_memory=peak.cuda if peak else None,
         memory_calls=peak.calls if peak else 0,
         nominal_runs=context.nominal_runs,
-        normalisation_note=context.normalisation_note,
+        normalization_note=context.normalization_note,
         fingerprint=MappingProxyType(context.fingerprint),
         environment_start=MappingProxyType(context.environment_start),
         environment_end=MappingProxyType(describe_environment(since=context.processes)),

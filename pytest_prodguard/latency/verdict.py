@@ -277,7 +277,7 @@ def _estimates_line(measurement: Measurement) -> str:
     low, high = mean_bounds(values, alpha, alpha)
     parts.append(f"mean {format_duration(mean)} [{_bound(low)}–{_bound(high)}]")
     parts.append(f"max {format_duration(max(values))}")
-    scale = ", at the machine's typical speed" if measurement.normalised else ""
+    scale = ", at the machine's typical speed" if measurement.normalized else ""
     return (
         f"estimates at n={measurement.n} "
         f"({measurement.confidence:.0%} intervals, not sequential{scale}):\n    "
@@ -285,10 +285,10 @@ def _estimates_line(measurement: Measurement) -> str:
     )
 
 
-def _normalisation_line(measurement: Measurement) -> str:
-    """How the judged times relate to the raw ones (machine-speed normalisation)."""
+def _normalization_line(measurement: Measurement) -> str:
+    """How the judged times relate to the raw ones (machine-speed normalization)."""
     factor = measurement.speed_factor()
-    if measurement.normalised_to == "saved runs" and factor is not None:
+    if measurement.normalized_to == "saved runs" and factor is not None:
         raw = _raw_p95_note(measurement)
         return (
             f"machine speed: budgets judged at this machine's typical speed; the reference "
@@ -296,7 +296,7 @@ def _normalisation_line(measurement: Measurement) -> str:
             f"baseline run(s) of this test, and each round was rescaled by its neighbouring "
             f"reference rounds{raw}"
         )
-    if measurement.normalised_to == "this run":
+    if measurement.normalized_to == "this run":
         return (
             "machine speed: budgets judged at this run's typical speed; rounds beside "
             "reference rounds slower than their median in this run were rescaled to it "
@@ -305,17 +305,17 @@ def _normalisation_line(measurement: Measurement) -> str:
         )
     if measurement.timer == "external":
         reason = "no reference rounds in external samples"
-    elif measurement.normalisation_note == "switched off":
+    elif measurement.normalization_note == "switched off":
         reason = "switched off"
     elif not measurement.reference_index:
         reason = "no reference rounds"
     else:
-        reason = measurement.normalisation_note or "no nominal reference time given"
-    return f"machine speed: raw times judged, not normalised ({reason})"
+        reason = measurement.normalization_note or "no nominal reference time given"
+    return f"machine speed: raw times judged, not normalized ({reason})"
 
 
 def _raw_p95_note(measurement: Measurement) -> str:
-    """The `; raw p95 ...` suffix of a normalised line: the times before rescaling."""
+    """The `; raw p95 ...` suffix of a normalized line: the times before rescaling."""
     raw_p95 = measurement.quantiles().get("p95")
     return f"; raw p95 {format_duration(raw_p95)}" if raw_p95 is not None else ""
 
@@ -362,7 +362,7 @@ def _sampling_lines(measurement: Measurement) -> list[str]:
             f"{format_duration(medians['native'])} (medians of {len(measurement.reference_index)} "
             f"rounds, one after every {measurement.reference_every} target round(s))"
         )
-    lines.append(_normalisation_line(measurement))
+    lines.append(_normalization_line(measurement))
     if measurement.peak_memory is not None:
         cuda = (
             f"; CUDA peak {format_bytes(measurement.cuda_peak_memory)}"

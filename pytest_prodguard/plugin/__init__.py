@@ -11,33 +11,26 @@ Nothing heavy is imported at load time.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.plugin import (
-    incidents,
-    latency,
-    logs,
-    marker_checks,
-    outcome,
-    profiling,
-    report,
-)
 from pytest_prodguard.plugin.common import settings_key, unregister_plugins
-from pytest_prodguard.settings import OPTIONS, build_settings
+from pytest_prodguard.settings import OPTIONS, OptionSpec, build_settings
 
-#: Each concern's ``register(config, settings)``, called in this order in pytest_configure.
-#: A new concern is a module with a ``register`` function, added here.
+#: The concern modules of this package, in registration order: ``pytest_configure`` calls
+#: each one's ``register(config, settings)``. A new concern is a module with a ``register``
+#: function and one line here.
 CONCERNS = (
-    outcome.register,
-    latency.register,
-    profiling.register,
-    incidents.register,
-    report.register,
-    logs.register,
-    marker_checks.register,
+    "outcome",
+    "latency",
+    "profiling",
+    "incidents",
+    "report",
+    "logs",
+    "marker_checks",
 )
 
 
@@ -55,20 +48,46 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             kwargs["metavar"] = spec.metavar
         group.addoption(spec.flag, **kwargs)
-        parser.addini(spec.key, spec.help, type="string", default="")
+        # default None: an unset key is told apart from one set to the default.
+        parser.addini(spec.key, spec.help, type=_ini_type(spec), default=None)
+
+
+def _ini_type(spec: OptionSpec) -> Any:
+    """The ini type pytest checks, so pytest 9's ``[tool.pytest]`` takes native TOML values.
+
+    From pytest 9.2 a number key is ``float | str`` (``int | str``): native numbers in
+    TOML, and a string pytest cannot convert reaches :mod:`pytest_prodguard.settings`,
+    whose error says what is accepted. pytest 9.0/9.1 check numbers themselves; older
+    versions have no native TOML table, so the key stays a string there.
+    """
+    if spec.kind == "bool":
+        return "bool"
+    number = {"float": float, "int": int, "optional-tolerance": float}.get(spec.kind)
+    if number is not None and pytest.version_tuple >= (9, 2):
+        return number | str  # the tolerance: 0.1 or "10%"
+    if spec.kind in ("float", "int") and pytest.version_tuple >= (9, 0):
+        return spec.kind
+    return "string"
+
+
+def _read_ini(config: pytest.Config, key: str) -> object:
+    try:
+        return config.getini(key)
+    except (TypeError, ValueError, pytest.UsageError) as exc:  # pytest checked the type
+        raise pytest.UsageError(f"prodguard: ini key {key}: {exc}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Validate the settings once, then let every concern register itself."""
     cli = {spec.key: config.getoption(spec.key) for spec in OPTIONS}
-    ini = {spec.key: config.getini(spec.key) for spec in OPTIONS}
+    ini = {spec.key: _read_ini(config, spec.key) for spec in OPTIONS}
     try:
         settings = build_settings(config.rootpath, cli, ini)
     except ProdguardUsageError as exc:
         raise pytest.UsageError(f"prodguard: {exc}") from None
     config.stash[settings_key] = settings
-    for register in CONCERNS:
-        register(config, settings)
+    for name in CONCERNS:
+        importlib.import_module(f"{__name__}.{name}").register(config, settings)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

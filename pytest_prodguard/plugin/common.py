@@ -12,6 +12,8 @@ from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.settings import Settings
 
 if TYPE_CHECKING:
+    from pytest_prodguard.latency import LatencySpec
+    from pytest_prodguard.latency.gate import TestGate
     from pytest_prodguard.results import GuardResult
 
 #: The run's validated settings (config stash).
@@ -20,6 +22,11 @@ settings_key = pytest.StashKey[Settings]()
 usage_error_key = pytest.StashKey[str]()
 #: Results a concern computed while the test ran, applied to the call report (item stash).
 results_key = pytest.StashKey[list["GuardResult"]]()
+#: A test's evaluated ``latency_budget`` marker, latency gate, ``profile_on_failure``
+#: profiler (item stash; shared by the latency and profiling concerns).
+latency_spec_key: pytest.StashKey[LatencySpec] = pytest.StashKey()
+gate_key: pytest.StashKey[TestGate] = pytest.StashKey()
+profiler_key = pytest.StashKey[str]()
 
 #: A judge looks at a phase report (after the results before it were applied) and says
 #: what its guard makes of it; the outcome concern applies what it returns.

@@ -17,7 +17,7 @@ from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.plugin.common import add_judge, is_worker, register_plugin, reject
 
 if TYPE_CHECKING:
-    from pytest_prodguard.incidents import Incident, IncidentContext, Registry, ReproSpec
+    from pytest_prodguard.incidents import IncidentContext, Registry, ReproSpec
     from pytest_prodguard.results import GuardResult
     from pytest_prodguard.settings import Settings
 
@@ -39,18 +39,16 @@ failed_run_key = pytest.StashKey[int]()
 repeating_key = pytest.StashKey[bool]()
 
 
-class IncidentsPlugin:
-    """Loads the registry once, evaluates markers, repeats and judges guard tests."""
+class RegistryLoader:
+    """Loads the incident registry once, on first use."""
 
-    def __init__(self, config: pytest.Config, settings: Settings) -> None:
-        self.config = config
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.guarded_ids: set[str] = set()
         self._registry: Registry | None = None
         self._loaded = False
 
-    def registry(self) -> Registry | None:
-        """The registry, loaded once; None when the default file does not exist."""
+    def __call__(self) -> Registry | None:
+        """The registry; None when the default file does not exist."""
         if not self._loaded:
             from pytest_prodguard.incidents import RegistryError, load_registry
 
@@ -63,6 +61,32 @@ class IncidentsPlugin:
                     named = "" if path.exists() else " (named by --prodguard-incidents)"
                     raise pytest.UsageError(f"prodguard: {exc}{named}") from None
         return self._registry
+
+    def context_for(self, spec: ReproSpec) -> IncidentContext:
+        """The guard's record and artifacts; a usage error for an id the registry lacks."""
+        from pytest_prodguard.incidents import Artifacts, IncidentContext
+
+        registry = self()
+        if registry is None:
+            raise ProdguardUsageError(
+                "incident_id",
+                spec.incident_id,
+                f"an id from the incident registry, but {self.settings.incidents} does not "
+                "exist: create it or point --prodguard-incidents / ini prodguard_incidents at it",
+            )
+        record = registry.get(spec.incident_id)
+        assert record.artifacts_dir is not None  # set for every record loaded from a file
+        return IncidentContext(record, spec, Artifacts(record.artifacts_dir))
+
+
+class IncidentsPlugin:
+    """Evaluates guard markers, provides the ``incident`` fixture, repeats guard tests."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.guarded_ids: set[str] = set()
+        self.registry = RegistryLoader(settings)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -84,7 +108,7 @@ class IncidentsPlugin:
         marked = [item for item in items if item.get_closest_marker("incident_repro")]
         if not marked:
             return
-        from pytest_prodguard.incidents import Artifacts, IncidentContext, parse_repro_marker
+        from pytest_prodguard.incidents import parse_repro_marker
 
         for item in marked:
             marker = item.get_closest_marker("incident_repro")
@@ -92,23 +116,9 @@ class IncidentsPlugin:
             try:
                 spec = parse_repro_marker(marker.args, marker.kwargs)
                 self.guarded_ids.add(spec.incident_id)
-                record = self._record_for(spec)
+                item.stash[context_key] = self.registry.context_for(spec)
             except ProdguardUsageError as exc:
                 reject(item, "incident_repro", exc)
-                continue
-            assert record.artifacts_dir is not None  # set for every record loaded from a file
-            item.stash[context_key] = IncidentContext(record, spec, Artifacts(record.artifacts_dir))
-
-    def _record_for(self, spec: ReproSpec) -> Incident:
-        registry = self.registry()
-        if registry is None:
-            raise ProdguardUsageError(
-                "incident_id",
-                spec.incident_id,
-                f"an id from the incident registry, but {self.settings.incidents} does not "
-                "exist: create it or point --prodguard-incidents / ini prodguard_incidents at it",
-            )
-        return registry.get(spec.incident_id)
 
     @pytest.fixture
     def incident(self, request: pytest.FixtureRequest) -> IncidentContext:
@@ -138,45 +148,52 @@ class IncidentsPlugin:
             return None
         if pyfuncitem.stash.get(repeating_key, False):
             return None
-        pyfuncitem.stash[repeating_key] = True
-        try:
-            for run in range(1, context.spec.runs + 1):
-                pyfuncitem.stash[failed_run_key] = run
-                pyfuncitem.ihook.pytest_pyfunc_call(pyfuncitem=pyfuncitem)
-            del pyfuncitem.stash[failed_run_key]
-        finally:
-            pyfuncitem.stash[repeating_key] = False
+        _repeat(pyfuncitem, context.spec.runs)
         return True
-
-    def judge(
-        self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
-    ) -> GuardResult | None:
-        """The guard's result for its call report (or not-run for a failed setup)."""
-        context = item.stash.get(context_key, None)
-        if context is None or report.when == "teardown":
-            return None
-        from pytest_prodguard.incidents import GuardOutcome, classify, guard_result
-
-        if report.when == "setup":
-            if report.passed:
-                return None
-            not_run = guard_result(context, GuardOutcome.NOT_RUN, None, item.nodeid)
-            return replace(not_run, sections=())  # the setup error speaks for itself
-        failed_run = item.stash.get(failed_run_key, None) if report.failed else None
-        misused = call.excinfo is not None and call.excinfo.errisinstance(ProdguardUsageError)
-        # A skipped call (pytest.skip(), an xfail mark) says nothing about the incident, and
-        # a usage error (a missing artifact, say) is the test's mistake, not a reproduction.
-        if report.skipped or misused:
-            outcome = GuardOutcome.NOT_RUN
-        else:
-            outcome = classify(context.status, report.failed)
-        return guard_result(context, outcome, failed_run, item.nodeid)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """A worker hands the ids it saw guarded to the controller's ledger."""
         if is_worker(self.config):
             output = self.config.workeroutput  # type: ignore[attr-defined]
             output["prodguard_guarded"] = sorted(self.guarded_ids)
+
+
+def _repeat(pyfuncitem: pytest.Function, runs: int) -> None:
+    """Run the test body ``runs`` times through pytest's own call hook; the stash says which
+    run is going on (so a failure names it)."""
+    pyfuncitem.stash[repeating_key] = True
+    try:
+        for run in range(1, runs + 1):
+            pyfuncitem.stash[failed_run_key] = run
+            pyfuncitem.ihook.pytest_pyfunc_call(pyfuncitem=pyfuncitem)
+        del pyfuncitem.stash[failed_run_key]
+    finally:
+        pyfuncitem.stash[repeating_key] = False
+
+
+def judge_guard(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> GuardResult | None:
+    """The guard's result for its call report (or not-run for a failed setup)."""
+    context = item.stash.get(context_key, None)
+    if context is None or report.when == "teardown":
+        return None
+    from pytest_prodguard.incidents import GuardOutcome, classify, guard_result
+
+    if report.when == "setup":
+        if report.passed:
+            return None
+        not_run = guard_result(context, GuardOutcome.NOT_RUN, None, item.nodeid)
+        return replace(not_run, sections=())  # the setup error speaks for itself
+    failed_run = item.stash.get(failed_run_key, None) if report.failed else None
+    misused = call.excinfo is not None and call.excinfo.errisinstance(ProdguardUsageError)
+    # A skipped call (pytest.skip(), an xfail mark) says nothing about the incident, and
+    # a usage error (a missing artifact, say) is the test's mistake, not a reproduction.
+    if report.skipped or misused:
+        outcome = GuardOutcome.NOT_RUN
+    else:
+        outcome = classify(context.status, report.failed)
+    return guard_result(context, outcome, failed_run, item.nodeid)
 
 
 def register(config: pytest.Config, settings: Settings) -> None:
@@ -186,6 +203,6 @@ def register(config: pytest.Config, settings: Settings) -> None:
     config.addinivalue_line("markers", MARKER)
     plugin = IncidentsPlugin(config, settings)
     register_plugin(config, plugin, "prodguard-incidents")
-    add_judge(config, plugin.judge)
+    add_judge(config, judge_guard)
     if not is_worker(config):
         ledger.register(config, settings, plugin)

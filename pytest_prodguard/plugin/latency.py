@@ -4,14 +4,15 @@ The marker is evaluated once at collection into a frozen ``LatencySpec`` under a
 StashKey; the test's :class:`~pytest_prodguard.latency.gate.TestGate` measures
 and, when the call ends, its result is queued for the one makereport
 (:mod:`pytest_prodguard.plugin.outcome`). A warn-tier or undecided verdict is a
-:class:`~pytest_prodguard.LatencyWarning`, raised during the call so that
-``-W error`` fails the test cleanly.
+:class:`~pytest_prodguard.LatencyWarning`, emitted during the call; under ``-W error``
+the test fails with the warning as its headline.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Generator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
@@ -19,7 +20,10 @@ import pytest
 from pytest_prodguard.errors import LatencyWarning, ProdguardUsageError
 from pytest_prodguard.plugin.common import (
     add_result,
+    gate_key,
     invocation_relative,
+    latency_spec_key,
+    profiler_key,
     register_plugin,
     reject,
     requested_fixtures,
@@ -47,8 +51,6 @@ MARKER = (
 #: The pytest-xdist group of budget-marked tests (serial on one worker under --dist loadgroup).
 XDIST_GROUP = "prodguard-latency"
 
-spec_key: pytest.StashKey[LatencySpec] = pytest.StashKey()
-gate_key: pytest.StashKey[TestGate] = pytest.StashKey()
 benchmark_key: pytest.StashKey[RecordingBenchmark] = pytest.StashKey()
 
 
@@ -68,29 +70,14 @@ class LatencyPlugin:
             if marker is None:
                 continue
             try:
-                item.stash[spec_key] = self._parse(item, marker)
+                item.stash[latency_spec_key] = parse_budget(
+                    item, marker, self.settings.latency_scale
+                )
             except ProdguardUsageError as exc:
                 reject(item, "latency_budget", exc)
                 continue
             if group:
                 item.add_marker(pytest.mark.xdist_group(XDIST_GROUP))
-
-    def _parse(self, item: pytest.Item, marker: pytest.Mark) -> LatencySpec:
-        from pytest_prodguard.latency import parse_latency_spec
-
-        if marker.args:
-            raise ProdguardUsageError(
-                "args", marker.args, f"keyword arguments only: {LATENCY_SIGNATURE}"
-            )
-        spec = parse_latency_spec(marker.kwargs, scale=self.settings.latency_scale)
-        if not set(getattr(item, "fixturenames", ())) & {"latency", "benchmark"}:
-            raise ProdguardUsageError(
-                "fixtures",
-                requested_fixtures(item),
-                "a test that uses the 'latency' fixture "
-                "(latency(fn, *args)) or pytest-benchmark's 'benchmark' fixture",
-            )
-        return spec
 
     @pytest.fixture
     def latency(self, request: pytest.FixtureRequest) -> Any:
@@ -115,25 +102,7 @@ class LatencyPlugin:
             __tracebackhide__ = True
             pytest.fail(f"{nodeid}: {message}", pytrace=False)
 
-        return LatencyMeter(self.gate_for(request.node), fail)
-
-    def gate_for(self, item: pytest.Item) -> TestGate:
-        """The latency gate of ``item``, created on first use."""
-        gate = item.stash.get(gate_key, None)
-        if gate is None:
-            from pytest_prodguard.latency.gate import TestGate
-            from pytest_prodguard.plugin.profiling import failure_profiler, profiler_key
-
-            marked = item.stash.get(profiler_key, None)
-            gate = TestGate(
-                item.nodeid,
-                item.stash.get(spec_key, None),
-                self.settings,
-                profiler=failure_profiler(self.config, self.settings, item.nodeid, marked),
-                display_id=invocation_relative(self.config, item.nodeid),
-            )
-            item.stash[gate_key] = gate
-        return gate
+        return LatencyMeter(gate_for(request.node, self.settings), fail)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -155,40 +124,80 @@ class LatencyPlugin:
             try:
                 result = yield
             except BaseException:
-                self._finish(item, judged=False)
+                finish(item, self.settings, judged=False)
                 raise
-            self._finish(item, judged=True)
+            finish(item, self.settings, judged=True)
         finally:
             if watcher is not None:  # pytest-benchmark checks the fixture's type afterwards
                 item.funcargs["benchmark"] = watcher.fixture  # type: ignore[attr-defined]
         return result
 
-    def _finish(self, item: pytest.Item, *, judged: bool) -> None:
-        __tracebackhide__ = True
-        spec = item.stash.get(spec_key, None)
-        if spec is None and gate_key not in item.stash:
-            return
-        gate = self.gate_for(item)
-        bench = getattr(item, "funcargs", {}).get("benchmark")
-        if spec is not None and not gate.calls and bench is not None:
-            gate.judge_benchmark(bench)
-        if gate.calls or gate.notes:
-            result = gate.result(judged=judged)
-        elif judged and spec is not None and self.settings.latency != "off":
-            result = _nothing_measured(item)
-        else:
-            return
-        add_result(item, result)
-        if gate.interrupted is not None:  # a timeout or Ctrl-C while profiling: let it through
-            raise gate.interrupted
-        if result.status == "warn":
-            _warn(item, result)
+
+def parse_budget(item: pytest.Item, marker: pytest.Mark, scale: float) -> LatencySpec:
+    """The test's ``latency_budget`` marker as a frozen spec; a usage error when it is bad."""
+    from pytest_prodguard.latency import parse_latency_spec
+
+    if marker.args:
+        raise ProdguardUsageError(
+            "args", marker.args, f"keyword arguments only: {LATENCY_SIGNATURE}"
+        )
+    spec = parse_latency_spec(marker.kwargs, scale=scale)
+    if not set(getattr(item, "fixturenames", ())) & {"latency", "benchmark"}:
+        raise ProdguardUsageError(
+            "fixtures",
+            requested_fixtures(item),
+            "a test that uses the 'latency' fixture "
+            "(latency(fn, *args)) or pytest-benchmark's 'benchmark' fixture",
+        )
+    return spec
+
+
+def gate_for(item: pytest.Item, settings: Settings) -> TestGate:
+    """The latency gate of ``item``, created on first use (with the test's profiler)."""
+    gate = item.stash.get(gate_key, None)
+    if gate is None:
+        from pytest_prodguard.latency.gate import TestGate
+        from pytest_prodguard.plugin.profiling import failure_profiler
+
+        marked = item.stash.get(profiler_key, None)
+        gate = TestGate(
+            item.nodeid,
+            item.stash.get(latency_spec_key, None),
+            settings,
+            profiler=failure_profiler(item.config, settings, item.nodeid, marked),
+            display_id=invocation_relative(item.config, item.nodeid),
+        )
+        item.stash[gate_key] = gate
+    return gate
+
+
+def finish(item: pytest.Item, settings: Settings, *, judged: bool) -> None:
+    """Queue the gate's result for the call report (and warn, for a warn verdict)."""
+    __tracebackhide__ = True
+    spec = item.stash.get(latency_spec_key, None)
+    if spec is None and gate_key not in item.stash:
+        return
+    gate = gate_for(item, settings)
+    bench = getattr(item, "funcargs", {}).get("benchmark")
+    if spec is not None and not gate.calls and bench is not None:
+        gate.judge_benchmark(bench)
+    if gate.calls or gate.notes:
+        result = gate.result(judged=judged)
+    elif judged and spec is not None and settings.latency != "off":
+        result = _nothing_measured(item)
+    else:
+        return
+    if result.status == "warn" and not _warn(item, result):
+        result = replace(result, status="fail", headline=f"LatencyWarning: {result.headline}")
+    add_result(item, result)
+    if gate.interrupted is not None:  # a timeout or Ctrl-C while profiling: let it through
+        raise gate.interrupted
 
 
 def _watch_benchmark(item: pytest.Item) -> RecordingBenchmark | None:
     """Put a recorder in front of pytest-benchmark's fixture of a budgeted test (see the gate)."""
     funcargs = getattr(item, "funcargs", None)
-    if not funcargs or "benchmark" not in funcargs or spec_key not in item.stash:
+    if not funcargs or "benchmark" not in funcargs or latency_spec_key not in item.stash:
         return None
     from pytest_prodguard.latency.gate import RecordingBenchmark
 
@@ -209,16 +218,20 @@ def _nothing_measured(item: pytest.Item) -> GuardResult:
     )
 
 
-def _warn(item: pytest.Item, result: GuardResult) -> None:
-    """Warn at the test's definition (under ``-W error`` this fails the test)."""
-    __tracebackhide__ = True
+def _warn(item: pytest.Item, result: GuardResult) -> bool:
+    """Warn at the test's definition; False when a filter made the warning an error
+    (``-W error``): then the test fails with the warning as its headline."""
     path, line, _ = item.location
-    warnings.warn_explicit(
-        LatencyWarning(f"{item.nodeid}: {result.headline}"),
-        LatencyWarning,
-        filename=str(item.config.rootpath / path),
-        lineno=(line or 0) + 1,
-    )
+    try:
+        warnings.warn_explicit(
+            LatencyWarning(f"{item.nodeid}: {result.headline}"),
+            LatencyWarning,
+            filename=str(item.config.rootpath / path),
+            lineno=(line or 0) + 1,
+        )
+    except LatencyWarning:
+        return False
+    return True
 
 
 def register(config: pytest.Config, settings: Settings) -> None:

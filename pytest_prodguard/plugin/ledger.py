@@ -60,7 +60,7 @@ class IncidentLedger:
         """Fail the run for unguarded fixed incidents (when required); before the report."""
         summary = self.summary()
         gap = summary is not None and bool(summary.unguarded_fixed)
-        if gap and exitstatus == 0 and self.enforced():
+        if gap and exitstatus == 0 and guards_enforced(self.config, self.settings):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def to_dict(self) -> dict[str, Any] | None:
@@ -71,33 +71,38 @@ class IncidentLedger:
         reported = {record.incident for record in self.records.values()}
         return {**summary.to_dict(), "guarded_ids": sorted(self.guards.guarded_ids | reported)}
 
-    def write_terminal(self, terminalreporter: Any) -> None:
-        """The "prodguard incidents" section."""
+    def write_terminal(self, terminalreporter: Any, verbosity: int) -> None:
+        """The "prodguard incidents" section: ``-q`` lists only the bad news, ``-qq`` only a
+        failure of ``prodguard_require_guards`` (it changed the exit status)."""
         summary = self.summary()
         if summary is None or (not summary.guards and not summary.unguarded_fixed):
             return
-        terminalreporter.write_sep("=", "prodguard incidents")
-        terminalreporter.write_line(summary.headline())
-        for line in summary.lines():
+        lines = summary.lines(bad_only=verbosity < 0) if verbosity > -2 else []
+        if verbosity >= 0 or lines:
+            terminalreporter.write_sep("=", "prodguard incidents")
+        if verbosity >= 0:
+            terminalreporter.write_line(summary.headline())
+        for line in lines:
             terminalreporter.write_line(line)
         if self.settings.require_guards and summary.unguarded_fixed:
-            if self.enforced():
+            if guards_enforced(self.config, self.settings):
                 terminalreporter.write_line(
                     f"FAILED: prodguard_require_guards is on and {len(summary.unguarded_fixed)} "
                     "fixed incident(s) have no guard test",
                     red=True,
                     bold=True,
                 )
-            else:
+            elif verbosity >= 0:
                 terminalreporter.write_line(
                     "prodguard_require_guards not enforced: this run cannot judge guard "
                     f"coverage: {partial_run(self.config)}, so guards elsewhere may be missed",
                     yellow=True,
                 )
 
-    def enforced(self) -> bool:
-        """Require guards only on runs that collect every test file (see :func:`partial_run`)."""
-        return self.settings.require_guards and partial_run(self.config) is None
+
+def guards_enforced(config: pytest.Config, settings: Settings) -> bool:
+    """Require guards only on runs that collect every test file (see :func:`partial_run`)."""
+    return settings.require_guards and partial_run(config) is None
 
 
 def partial_run(config: pytest.Config) -> str | None:

@@ -165,7 +165,13 @@ def apply_result(item: pytest.Item, report: pytest.TestReport, result: GuardResu
         pairs += list(result.properties)
         item.user_properties.extend(pairs)
         report.user_properties.extend(pairs)
-    if result.status == "fail" and report.passed:
+    reason = _strict_xpass_reason(report)
+    if result.status == "fail" and reason is not None:
+        # xfail(strict=True) made the passing body a failure; the guard failed it after all
+        report.outcome = "skipped"
+        report.wasxfail = reason  # type: ignore[attr-defined]
+        report.longrepr = None
+    elif result.status == "fail" and report.passed:
         if hasattr(report, "wasxfail"):
             report.outcome = "skipped"  # xfail-marked: failing was expected
             return
@@ -175,6 +181,13 @@ def apply_result(item: pytest.Item, report: pytest.TestReport, result: GuardResu
     elif result.status == "xfail" and report.failed:
         report.outcome = "skipped"
         report.wasxfail = result.headline  # type: ignore[attr-defined]
+
+
+def _strict_xpass_reason(report: pytest.TestReport) -> str | None:
+    """The xfail reason when pytest turned a passing strict-xfail call into a failure."""
+    text = report.longrepr if report.failed and report.when == "call" else None
+    prefix = "[XPASS(strict)] "
+    return text[len(prefix) :] if isinstance(text, str) and text.startswith(prefix) else None
 
 
 def _failure(item: pytest.Item, headline: str) -> GuardFailure:

@@ -16,6 +16,7 @@ from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.plugin.common import (
     add_judge,
     is_worker,
+    profiler_key,
     register_plugin,
     reject,
     xdist_active,
@@ -33,8 +34,6 @@ MARKER = (
     "and attach the hottest frames and a flamegraph. "
     "An explicit --prodguard-profile-with (or ini prodguard_profile_with) wins over profiler=."
 )
-
-profiler_key = pytest.StashKey[str]()
 
 
 _run_id_key = pytest.StashKey[str]()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
@@ -29,8 +30,8 @@ class RunSection(Protocol):
     def to_dict(self) -> Any:
         """The section in the report file (None: left out)."""
 
-    def write_terminal(self, terminalreporter: Any) -> None:
-        """Write the section to the terminal (or nothing)."""
+    def write_terminal(self, terminalreporter: Any, verbosity: int) -> None:
+        """Write the section to the terminal (or nothing); ``verbosity`` as pytest's."""
 
 
 _sections_key = pytest.StashKey[list[RunSection]]()
@@ -47,6 +48,8 @@ class ReportPlugin:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
+        junit = bool(config.getoption("xmlpath", None))
+        self.hide_from_junit = junit and config.getini("junit_family") not in ("xunit1", "legacy")
         self.started = time.time()
         self.error: str | None = None
         self._collector: RunCollector | None = None
@@ -62,27 +65,26 @@ class ReportPlugin:
             self._collector = RunCollector()
         return self._collector
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Fold every phase report into the run collector."""
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
+        """Fold every phase report into the run collector, first.
+
+        Under JUnit's xunit2 family (pytest's default) per-testcase ``<properties>`` are
+        not valid, so the other plugins (junitxml among them) see the report without
+        prodguard's pairs; they are back on the report afterwards.
+        """
         # Without a report file only prodguard results matter: skip the rest cheaply.
-        if (
-            self.settings.report is None
-            and not self.github
-            and not any(
-                isinstance(name, str) and name.startswith("prodguard.")
-                for name, _ in report.user_properties
-            )
-        ):
-            return
-        self.collector.add(
-            report.nodeid,
-            report.when,
-            report.outcome,
-            report.duration,
-            report.user_properties,
-            xfailed=hasattr(report, "wasxfail") and report.skipped,
-            text=_phase_text(report),
-        )
+        wanted = self.settings.report is not None or self.github
+        if wanted or any(map(_is_prodguard, report.user_properties)):
+            _fold(self.collector, report)
+        if not self.hide_from_junit:
+            return (yield)
+        kept = report.user_properties
+        report.user_properties = [pair for pair in kept if not _is_prodguard(pair)]
+        try:
+            return (yield)
+        finally:
+            report.user_properties = kept
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write the report file (after the ledger settled the exit status)."""
@@ -108,13 +110,19 @@ class ReportPlugin:
             self.error = f"prodguard: could not write report {self.settings.report}: {exc}"
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """The "prodguard latency" section, each run section, and where the report went."""
+        """The "prodguard latency" section, each run section, and where the report went.
+
+        Verbosity as in junitxml: ``-q`` shows only what needs attention, ``-qq`` only
+        what changed the exit status; the report's path is printed at verbosity >= 0.
+        """
+        verbosity = self.config.getoption("verbose")
         if self.error is not None:
             terminalreporter.write_line(self.error, yellow=True)
-        self._latency_summary(terminalreporter)
+        if verbosity > -2:
+            _latency_summary(terminalreporter, self._collector, self.config, quiet=verbosity < 0)
         for section in self._sections():
-            section.write_terminal(terminalreporter)
-        if self.settings.report is not None and self.error is None:
+            section.write_terminal(terminalreporter, verbosity)
+        if self.settings.report is not None and self.error is None and verbosity >= 0:
             terminalreporter.write_line(f"prodguard report: {self.settings.report}")
         if self.run_report is not None and self.github:
             from pytest_prodguard.report.github import publish
@@ -125,21 +133,47 @@ class ReportPlugin:
     def _sections(self) -> list[RunSection]:
         return self.config.stash.get(_sections_key, [])
 
-    def _latency_summary(self, terminalreporter: Any) -> None:
-        tests = self._collector.with_results("latency") if self._collector else []
-        if not tests:
-            return
-        from pytest_prodguard.report import latency_lines
 
-        terminalreporter.write_sep("=", "prodguard latency")
-        for line in latency_lines([(t.nodeid, t.results["latency"][-1]) for t in tests]):
-            terminalreporter.write_line(line)
-        workers = getattr(self.config.option, "numprocesses", None)
-        if workers:
-            from pytest_prodguard.report.terminal import xdist_note
+def _latency_summary(
+    terminalreporter: Any, collector: RunCollector | None, config: pytest.Config, *, quiet: bool
+) -> None:
+    """The "prodguard latency" section (only the calls that need attention when ``quiet``)."""
+    tests = collector.with_results("latency") if collector else []
+    if not tests:
+        return
+    from pytest_prodguard.report import latency_lines
 
-            dist = getattr(self.config.option, "dist", "no")
-            terminalreporter.write_line(xdist_note(workers, dist), yellow=True)
+    records = [(t.nodeid, t.results["latency"][-1]) for t in tests]
+    lines = latency_lines(records, quiet=quiet)
+    if not lines:
+        return
+    terminalreporter.write_sep("=", "prodguard latency")
+    for line in lines:
+        terminalreporter.write_line(line)
+    workers = getattr(config.option, "numprocesses", None)
+    if workers and not quiet:
+        from pytest_prodguard.report.terminal import xdist_note
+
+        dist = getattr(config.option, "dist", "no")
+        terminalreporter.write_line(xdist_note(workers, dist), yellow=True)
+
+
+def _fold(collector: RunCollector, report: pytest.TestReport) -> None:
+    """Fold one phase report into the run collector."""
+    collector.add(
+        report.nodeid,
+        report.when,
+        report.outcome,
+        report.duration,
+        report.user_properties,
+        xfailed=hasattr(report, "wasxfail") and report.skipped,
+        text=_phase_text(report),
+    )
+
+
+def _is_prodguard(pair: tuple[object, object]) -> bool:
+    name = pair[0]
+    return isinstance(name, str) and name.startswith("prodguard.")
 
 
 def _phase_text(report: pytest.TestReport) -> PhaseText:

@@ -14,7 +14,6 @@ folders of the same run.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.files import nodeid_slug
 
 DEFAULT_PROFILE_DIR = Path(".prodguard") / "profiles"
 STACKS_FILE = "stacks.txt"
@@ -41,16 +41,11 @@ NAME_ACCEPTED = "a non-empty file name without path separators, e.g. sanitize_no
 def sanitize_nodeid(nodeid: str) -> str:
     """Turn a pytest node id into a safe, unique folder name.
 
+    The same rule as latency baseline files (:func:`pytest_prodguard.files.nodeid_slug`):
     ``tests/test_api.py::TestX::test_y[a/b]`` becomes
-    ``tests_test_api.py--TestX--test_y_a_b_-<8 hex>``: runs of characters
-    outside ``[A-Za-z0-9._-]`` become ``_``, ``::`` becomes ``--``, the readable
-    part is capped at 80 characters, and the suffix is the start of the node
-    id's SHA-1, which keeps two ids that sanitise alike apart.
+    ``tests_test_api.py_TestX_test_y_a_b-<10 hex>``.
     """
-    readable = _UNSAFE.sub("_", nodeid.replace("::", "--")).strip("._-")
-    readable = readable[:_READABLE_LENGTH].rstrip("._-") or "test"
-    digest = hashlib.sha1(nodeid.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{readable}-{digest}"
+    return nodeid_slug(nodeid)
 
 
 def check_name(name: str) -> str:

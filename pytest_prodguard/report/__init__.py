@@ -1,4 +1,9 @@
-"""Collected results -> terminal summary, JSON and HTML reports, JUnit properties."""
+"""Collected results -> terminal summary lines, JSON and HTML reports.
+
+Plain Python: the plugin's report concern feeds :class:`RunCollector` from the
+test reports' ``prodguard.*`` properties. JUnit XML is pytest's own junitxml;
+it shows those properties per test case only under ``junit_family=xunit1``.
+"""
 
 from __future__ import annotations
 

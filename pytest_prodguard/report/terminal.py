@@ -19,8 +19,17 @@ _LATENCY_WORDS = {
 }
 
 
-def latency_lines(tests: Sequence[tuple[str, list[dict[str, Any]]]]) -> list[str]:
-    """One line per measured call, worst first, from ``(nodeid, latency records)`` pairs."""
+#: What ``-q`` still shows: the calls that need attention.
+_ATTENTION = ("fail", "warn", "inconclusive")
+
+
+def latency_lines(
+    tests: Sequence[tuple[str, list[dict[str, Any]]]], *, quiet: bool = False
+) -> list[str]:
+    """One line per measured call, worst first, from ``(nodeid, latency records)`` pairs.
+
+    ``quiet`` (``pytest -q``): only the calls that failed, warned or stayed undecided.
+    """
     order = list(_LATENCY_WORDS)
     rows = [
         (
@@ -30,6 +39,7 @@ def latency_lines(tests: Sequence[tuple[str, list[dict[str, Any]]]]) -> list[str
         )
         for nodeid, calls in tests
         for call in calls
+        if not quiet or call.get("status") in _ATTENTION
     ]
     lines = []
     for _, nodeid, call in sorted(rows, key=lambda row: (row[0], row[1])):

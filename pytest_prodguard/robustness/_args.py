@@ -136,3 +136,9 @@ def _short(value: object) -> object:
     if len(text) <= 80:
         return value
     return f"<{type(value).__name__} {text[:60]}...>"
+
+
+def short_value(value: object) -> object:
+    """``value`` itself when its repr is short, else a bounded description (for usage errors)."""
+    text = repr(value)
+    return value if len(text) <= 80 else f"<{type(value).__name__} {text[:60]}...>"

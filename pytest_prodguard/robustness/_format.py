@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from pytest_prodguard.robustness._arrays import dtype_name, is_array_like, is_tensor, to_numpy
+from pytest_prodguard.robustness._prediction import Prediction
 
 __all__ = ["brief", "show"]
 
@@ -37,8 +38,6 @@ def brief(value: object, limit: int = 80) -> object:
 
 
 def _has_readable_str(value: Any) -> bool:
-    from pytest_prodguard.robustness._models import Prediction
-
     return isinstance(value, Prediction)
 
 

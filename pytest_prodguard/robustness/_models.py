@@ -13,7 +13,6 @@ import copy
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ from pytest_prodguard.robustness._arrays import (
     torch_if_loaded,
 )
 from pytest_prodguard.robustness._format import brief, show
+from pytest_prodguard.robustness._prediction import Prediction
 
 __all__ = [
     "CallableModel",
@@ -45,38 +45,6 @@ __all__ = [
 Notes = Sequence[str] | Callable[[int], str] | None
 RETURNS = ("auto", "label", "label_confidence", "probabilities", "logits")
 DEFAULT_BATCH_SIZE = 64
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """A classifier's answer for one input: the label, and how sure it is.
-
-    ``confidence`` is the probability of ``label`` (``None`` when the model
-    gives none); ``probabilities`` lists every class's probability in the
-    order of ``classes``.
-    """
-
-    label: Any
-    confidence: float | None = None
-    probabilities: tuple[float, ...] | None = None
-    classes: tuple[Any, ...] | None = None
-
-    def probability(self, cls: Any) -> float:
-        """The probability of class ``cls`` (a class name, or an index when classes are unknown)."""
-        if self.probabilities is None:
-            raise ProdguardUsageError(
-                "output", self, "a Prediction with probabilities (use a model that has them)"
-            )
-        if self.classes is not None and cls in self.classes:
-            return self.probabilities[self.classes.index(cls)]
-        if isinstance(cls, (int, np.integer)) and 0 <= int(cls) < len(self.probabilities):
-            return self.probabilities[int(cls)]
-        raise ProdguardUsageError("class", cls, f"one of {list(self.classes or [])}")
-
-    def __str__(self) -> str:
-        if self.confidence is None:
-            return repr(self.label)
-        return f"{self.label!r} (p={self.confidence:.3f})"
 
 
 def label(output: Any) -> Any:
@@ -365,11 +333,25 @@ def as_model(
       a list of inputs; ``returns="label_confidence"`` if it returns
       ``(label, confidence)``, ``"probabilities"``/``"logits"`` for a vector);
     - a :class:`Model`: returned as is (with ``batch_size`` applied if given).
+
+    An option that does not apply to the kind of ``obj`` (``preprocess`` for a
+    plain callable, ``returns`` for an sklearn estimator, ...) is a usage error
+    rather than silently ignored.
     """
+    given = {
+        "returns": returns != "auto",
+        "classes": classes is not None,
+        "batched": batched,
+        "preprocess": preprocess is not None,
+        "device": device is not None,
+    }
+    kind = _model_kind(obj)
+    _reject_unused_options(kind, {name for name, set_ in given.items() if set_}, locals())
     size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
-    if isinstance(obj, Model):
-        return obj if batch_size is None else obj.with_batch_size(batch_size)
-    if is_torch_module(obj):
+    if kind == "Model":
+        model: Model = obj
+        return model if batch_size is None else model.with_batch_size(batch_size)
+    if kind == "torch.nn.Module":
         return TorchModel(
             obj,
             preprocess=preprocess,
@@ -378,13 +360,49 @@ def as_model(
             classes=classes,
             batch_size=size,
         )
-    if _is_estimator(obj):
+    if kind == "estimator":
         return SklearnModel(obj, batch_size=size)
+    return CallableModel(obj, batched=batched, returns=returns, classes=classes, batch_size=size)
+
+
+#: The ``as_model`` options (besides ``batch_size``) each kind of model uses.
+_OPTIONS_BY_KIND = {
+    "Model": frozenset(),
+    "torch.nn.Module": frozenset({"returns", "classes", "preprocess", "device"}),
+    "estimator": frozenset(),
+    "callable": frozenset({"returns", "classes", "batched"}),
+}
+_KIND_WORDS = {
+    "Model": "a Model",
+    "torch.nn.Module": "a torch.nn.Module",
+    "estimator": "an estimator (predict/predict_proba)",
+    "callable": "a plain callable",
+}
+
+
+def _model_kind(obj: Any) -> str:
+    if isinstance(obj, Model):
+        return "Model"
+    if is_torch_module(obj):
+        return "torch.nn.Module"
+    if _is_estimator(obj):
+        return "estimator"
     if callable(obj):
-        return CallableModel(
-            obj, batched=batched, returns=returns, classes=classes, batch_size=size
-        )
+        return "callable"
     raise ProdguardUsageError("model", brief(obj), _MODEL_ACCEPTED)
+
+
+def _reject_unused_options(kind: str, given: set[str], values: dict[str, Any]) -> None:
+    unused = sorted(given - _OPTIONS_BY_KIND[kind])
+    if unused:
+        name = unused[0]
+        uses = [_KIND_WORDS[k] for k, options in _OPTIONS_BY_KIND.items() if name in options]
+        raise ProdguardUsageError(
+            name,
+            brief(values[name]),
+            f"left out: {_KIND_WORDS[kind]} does not use {name}= "
+            f"(it applies to {' or '.join(uses)})",
+        )
 
 
 def _is_estimator(obj: Any) -> bool:

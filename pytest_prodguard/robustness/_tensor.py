@@ -24,6 +24,7 @@ from pytest_prodguard.robustness._args import (
     check_int,
     check_op_selection,
     check_positive_float,
+    short_value,
 )
 from pytest_prodguard.robustness._arrays import (
     dtype_name,
@@ -419,7 +420,7 @@ def make_tensor_plan(
 ) -> TensorPlan:
     """Validate tensor-variation options for ``x`` (see :func:`tensor_variations`)."""
     if not is_array_like(x):
-        raise ProdguardUsageError("x", _brief(x), "a numpy array or torch tensor to vary")
+        raise ProdguardUsageError("x", short_value(x), "a numpy array or torch tensor to vary")
     floating = dtype_name(x) in _FLOAT_DTYPES
     ops: list[str] = []
     for kind, switch in (("noise", noise), ("scaling", scaling), ("shift", shift)):
@@ -606,8 +607,3 @@ def tensor_variations(
         max_steps=max_steps,
     )
     return plan_strategy(plan, x)
-
-
-def _brief(value: object) -> object:
-    text = repr(value)
-    return value if len(text) <= 80 else f"<{type(value).__name__} {text[:60]}...>"

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from hypothesis import strategies as st
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.robustness._args import check_int, check_op_selection
+from pytest_prodguard.robustness._args import check_int, check_op_selection, short_value
 from pytest_prodguard.robustness._draw import Draw, NoOption, plan_strategy
 from pytest_prodguard.robustness._variation import (
     Edit,
@@ -623,7 +623,7 @@ def text_variations(
     and ``max_steps`` steps; with ``min_steps=0`` it shrinks to ``identity()``.
     """
     if not isinstance(text, str):
-        raise ProdguardUsageError("text", _brief(text), "a str to vary")
+        raise ProdguardUsageError("text", short_value(text), "a str to vary")
     plan = make_text_plan(
         case=case,
         whitespace=whitespace,
@@ -638,8 +638,3 @@ def text_variations(
         max_length=max_length,
     )
     return plan_strategy(plan, text)
-
-
-def _brief(value: object) -> object:
-    text = repr(value)
-    return value if len(text) <= 80 else f"<{type(value).__name__} {text[:60]}...>"

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from pytest_prodguard.errors import ProdguardUsageError
+from pytest_prodguard.robustness._args import short_value
 from pytest_prodguard.robustness._arrays import is_array_like
 
 __all__ = [
@@ -171,12 +172,12 @@ class Edit(Variation):
         operation = self.operation
         if operation.domain == "text" and not isinstance(x, str):
             raise ProdguardUsageError(
-                "x", _brief(x), f"a str (the input of the text variation {self})"
+                "x", short_value(x), f"a str (the input of the text variation {self})"
             )
         if operation.domain == "tensor" and not is_array_like(x):
             raise ProdguardUsageError(
                 "x",
-                _brief(x),
+                short_value(x),
                 f"a numpy array or torch tensor (the input of the tensor variation {self})",
             )
         return operation.apply(x, *self.args)
@@ -199,7 +200,7 @@ class Compose(Variation):
         flat: list[Variation] = []
         for part in self.parts:
             if not isinstance(part, Variation):
-                raise ProdguardUsageError("parts", _brief(part), "Variation values")
+                raise ProdguardUsageError("parts", short_value(part), "Variation values")
             flat.extend(part.steps)
         object.__setattr__(self, "parts", tuple(flat))
 
@@ -284,7 +285,7 @@ def compose(*variations: Variation) -> Variation:
     steps: list[Variation] = []
     for item in variations:
         if not isinstance(item, Variation):
-            raise ProdguardUsageError("variations", _brief(item), "Variation values")
+            raise ProdguardUsageError("variations", short_value(item), "Variation values")
         steps.extend(item.steps)
     if not steps:
         return Identity()
@@ -300,7 +301,7 @@ def variation(
     if isinstance(fn, Variation):
         return fn
     if not callable(fn):
-        raise ProdguardUsageError("fn", _brief(fn), "a callable taking the input")
+        raise ProdguardUsageError("fn", short_value(fn), "a callable taking the input")
     label = name if name is not None else getattr(fn, "__name__", type(fn).__name__)
     if not isinstance(label, str) or not label:
         raise ProdguardUsageError("name", name, "a non-empty str")
@@ -316,7 +317,7 @@ def as_variation(value: object, field_name: str = "variation") -> Variation:
     if callable(value):
         return variation(value)
     raise ProdguardUsageError(
-        field_name, _brief(value), "a Variation (drawn from a strategy) or a callable"
+        field_name, short_value(value), "a Variation (drawn from a strategy) or a callable"
     )
 
 
@@ -332,8 +333,3 @@ def _op_of(step: Variation) -> str:
     if isinstance(step, FunctionVariation):
         return step.name
     return type(step).__name__
-
-
-def _brief(value: object) -> object:
-    text = repr(value)
-    return value if len(text) <= 80 else f"<{type(value).__name__} {text[:60]}...>"

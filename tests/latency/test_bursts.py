@@ -8,7 +8,7 @@ import pytest
 
 from pytest_prodguard.latency import judge, parse_latency_spec, sample
 from pytest_prodguard.latency.checks import evaluate_statistic, statistic_alphas
-from pytest_prodguard.latency.measurement import normalised_samples
+from pytest_prodguard.latency.measurement import normalized_samples
 from pytest_prodguard.latency.sequential import MIN_FAIL_SECONDS, first_fail_look, side_alpha
 from pytest_prodguard.latency.simulation import (
     SyntheticSource,
@@ -30,7 +30,7 @@ SEEDS = range(40)
 
 def run(draw=None, *, machine=BURSTY, within=True, seed=0, spec=SPEC):
     source = SyntheticSource(draw or lognormal(CALL, SIGMA), seed=seed, machine=machine)
-    measurement = sample(source, spec, normalise_within_run=within)
+    measurement = sample(source, spec, normalize_within_run=within)
     return measurement, judge(measurement, spec)
 
 
@@ -38,13 +38,13 @@ def test_without_a_nominal_rounds_beside_slow_reference_rounds_come_back_to_the_
     samples = [1.0] * 9
     # A reference round after every round; rounds 3-5 ran 2x slower (a burst).
     reference = [1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0]
-    values = normalised_samples(samples, range(9), reference, reference, None, 9)
+    values = normalized_samples(samples, range(9), reference, reference, None, 9)
     # The run's median reference is 1: rounds whose nearby references say 2 are halved.
     assert values == pytest.approx([1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0])
 
 
 def test_without_a_nominal_or_reference_rounds_times_are_unchanged():
-    assert normalised_samples([1.0, 2.0], [], [], [], None, 2) == [1.0, 2.0]
+    assert normalized_samples([1.0, 2.0], [], [], [], None, 2) == [1.0, 2.0]
 
 
 def test_the_first_look_that_may_fail_is_the_first_expected_to_span_the_minimum_time():
@@ -78,10 +78,10 @@ def test_bursts_of_a_slower_machine_fail_raw_times_but_not_the_runs_typical_spee
     # Error guarantee: a budget the code meets fails in at most 2.5% of runs; of 40 seeded
     # runs the 97.5% binomial quantile is 3. Raw times really are over budget in the bursts
     # (p95 about 1.6x the code's), so nearly every raw run fails.
-    normalised = [run(seed=seed)[1].status for seed in SEEDS]
+    normalized = [run(seed=seed)[1].status for seed in SEEDS]
     raw = [run(seed=seed, within=False)[1].status for seed in SEEDS]
-    assert normalised.count("fail") <= 3
-    assert normalised.count("pass") >= 35
+    assert normalized.count("fail") <= 3
+    assert normalized.count("pass") >= 35
     assert raw.count("fail") >= 35
 
 
@@ -105,6 +105,6 @@ def test_slow_calls_fail_within_the_first_ten_samples():
     # Calls of 10 ms: the first look already spans the minimum time.
     spec = parse_latency_spec({"p95": "5ms"})
     source = SyntheticSource(lognormal(1e-2, SIGMA), seed=3)
-    measurement = sample(source, spec, normalise_within_run=True)
+    measurement = sample(source, spec, normalize_within_run=True)
     assert judge(measurement, spec).status == "fail"
     assert measurement.looks == (10,)

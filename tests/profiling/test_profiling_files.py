@@ -30,7 +30,7 @@ from pytest_prodguard.profiling.stacks import FrameGrowth
 class TestSanitizeNodeid:
     def test_readable_and_hashed(self):
         name = sanitize_nodeid("tests/test_api.py::TestX::test_y[a/b-1]")
-        assert re.fullmatch(r"tests_test_api\.py--TestX--test_y_a_b-1-[0-9a-f]{8}", name)
+        assert re.fullmatch(r"tests_test_api\.py_TestX_test_y_a_b-1-[0-9a-f]{10}", name)
 
     def test_ids_that_sanitise_alike_stay_apart(self):
         assert sanitize_nodeid("t.py::test[a/b]") != sanitize_nodeid("t.py::test[a:b]")
@@ -38,11 +38,17 @@ class TestSanitizeNodeid:
     def test_stable_across_calls(self):
         assert sanitize_nodeid("t.py::test_x") == sanitize_nodeid("t.py::test_x")
 
+    def test_one_rule_with_latency_baseline_files(self, tmp_path):
+        from pytest_prodguard.latency import baseline_path
+
+        nodeid = "tests/test_api.py::TestX::test_y[a/b-1]"
+        assert baseline_path(tmp_path, nodeid).stem == sanitize_nodeid(nodeid)
+
     @given(st.text(max_size=300))
     def test_always_a_safe_bounded_single_folder_name(self, nodeid):
         name = sanitize_nodeid(nodeid)
         assert re.fullmatch(r"[A-Za-z0-9._-]+", name)
-        assert len(name) <= 80 + 9
+        assert len(name) <= 100 + 11
         assert name not in {".", ".."}
         assert not name.startswith((".", "-"))
 

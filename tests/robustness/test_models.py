@@ -166,6 +166,20 @@ def test_a_batch_only_failure_is_reported_as_such() -> None:
         (lambda: as_model(len, classes="ab"), r"classes='ab': a non-empty list of class labels"),
         (lambda: as_model(len, batched="yes"), r"batched='yes': True or False"),
         (
+            lambda: as_model(len, preprocess=str),
+            r"preprocess=.*left out: a plain callable does not use preprocess= "
+            r"\(it applies to a torch.nn.Module\)",
+        ),
+        (
+            lambda: as_model(len, device="cpu"),
+            r"device='cpu': left out: a plain callable does not use device=",
+        ),
+        (
+            lambda: as_model(as_model(len), classes=["a"]),
+            r"classes=\['a'\]: left out: a Model does not use classes= "
+            r"\(it applies to a torch.nn.Module or a plain callable\)",
+        ),
+        (
             lambda: as_model(lambda xs: [1], batched=True).predict_many(["a", "b"]),
             r"one output per input \(got 1 outputs for 2 inputs\)",
         ),
@@ -196,3 +210,20 @@ def test_as_model_passes_adapters_through() -> None:
     resized = as_model(model, batch_size=3)
     assert resized.batch_size == 3
     assert model.batch_size == 64
+
+
+def test_an_estimator_refuses_options_it_would_ignore() -> None:
+    class Labeller:
+        def predict(self, batch: list[str]) -> list[str]:
+            return ["x" for _ in batch]
+
+    with pytest.raises(ProdguardUsageError, match=r"returns='logits': left out: an estimator"):
+        as_model(Labeller(), returns="logits")
+    with pytest.raises(ProdguardUsageError, match=r"batched=True: left out: an estimator"):
+        as_model(Labeller(), batched=True)
+
+
+def test_a_torch_module_refuses_batched_which_it_always_is() -> None:
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ProdguardUsageError, match=r"batched=True: .*applies to a plain callable"):
+        as_model(torch.nn.Linear(2, 2), batched=True)

@@ -20,7 +20,7 @@ from pytest_prodguard.latency import (
 from pytest_prodguard.latency import reference as reference_module
 from pytest_prodguard.latency.baseline import nominal_reference
 from pytest_prodguard.latency.checks import statistic_alphas
-from pytest_prodguard.latency.measurement import Measurement, normalised_samples
+from pytest_prodguard.latency.measurement import Measurement, normalized_samples
 from pytest_prodguard.latency.sequential import first_pass_look, plan_looks
 from pytest_prodguard.latency.simulation import SyntheticSource, lognormal, lognormal_quantile
 from pytest_prodguard.latency.timing import CallableSource
@@ -30,49 +30,49 @@ REF = 30e-6  # the synthetic source's reference component median
 
 def test_reference_rounds_at_the_nominal_speed_leave_times_unchanged() -> None:
     samples = [1.0, 2.0, 3.0, 4.0]
-    values = normalised_samples(samples, [1, 3], [REF, REF], [REF, REF], REF, 4)
+    values = normalized_samples(samples, [1, 3], [REF, REF], [REF, REF], REF, 4)
     assert values == pytest.approx(samples)
 
 
 def test_each_round_is_rescaled_by_the_median_of_nearby_reference_rounds() -> None:
     # Each round uses the median of the three references nearest to its group's own: one
     # slow or fast reference round among three is outvoted.
-    three = normalised_samples(
+    three = normalized_samples(
         [1.0] * 6, [1, 3, 5], [REF, 2 * REF, 2 * REF], [REF, 2 * REF, 2 * REF], REF, 6
     )
     assert three == pytest.approx([0.5] * 6)
-    outlier = normalised_samples(
+    outlier = normalized_samples(
         [1.0] * 8, [1, 3, 5, 7], [9 * REF, REF, REF, REF], [9 * REF, REF, REF, REF], REF, 8
     )
     assert outlier == pytest.approx([1.0] * 8)
     # with only two references, their median is the midpoint
-    two = normalised_samples([1.0] * 4, [1, 3], [REF, 3 * REF], [REF, 3 * REF], REF, 4)
+    two = normalized_samples([1.0] * 4, [1, 3], [REF, 3 * REF], [REF, 3 * REF], REF, 4)
     assert two == pytest.approx([0.5] * 4)
 
 
 def test_times_are_never_scaled_up_when_the_process_runs_faster_than_typical() -> None:
     # A baseline saved on a slow day must not make today's budget stricter than raw times.
-    values = normalised_samples([1.0] * 4, [1, 3], [REF / 2] * 2, [REF / 2] * 2, REF, 4)
+    values = normalized_samples([1.0] * 4, [1, 3], [REF / 2] * 2, [REF / 2] * 2, REF, 4)
     assert values == pytest.approx([1.0] * 4)
 
 
 def test_a_prefix_never_uses_reference_rounds_taken_after_it() -> None:
     # At a look of 2 rounds only reference 0 exists; the later (slow) one must not leak in.
-    values = normalised_samples(
+    values = normalized_samples(
         [1.0, 1.0, 1.0, 1.0], [1, 3], [REF, 9 * REF], [REF, 9 * REF], REF, 2
     )
     assert values == pytest.approx([1.0, 1.0])
 
 
 def test_rounds_after_the_last_reference_use_the_last_one() -> None:
-    values = normalised_samples([1.0, 1.0, 1.0], [0], [2 * REF], [2 * REF], REF, 3)
+    values = normalized_samples([1.0, 1.0, 1.0], [0], [2 * REF], [2 * REF], REF, 3)
     assert values == pytest.approx([0.5, 0.5, 0.5])
 
 
 def test_without_reference_rounds_times_are_unchanged() -> None:
-    assert normalised_samples([1.0, 2.0], [], [], [], REF, 2) == [1.0, 2.0]
+    assert normalized_samples([1.0, 2.0], [], [], [], REF, 2) == [1.0, 2.0]
     measurement = Measurement(samples=(1.0, 2.0), wall_samples=(1.0, 2.0), batch=1, elapsed=3.0)
-    assert not measurement.normalised
+    assert not measurement.normalized
     assert measurement.decision_samples() == [1.0, 2.0]
     assert measurement.speed_factor() is None
 
@@ -130,7 +130,7 @@ def test_a_slow_process_fails_on_raw_times_and_passes_at_the_typical_speed() -> 
     assert [slow_process(REF, seed) for seed in range(5)] == ["pass"] * 5
 
 
-def test_a_real_slowdown_of_the_code_alone_still_fails_when_normalised() -> None:
+def test_a_real_slowdown_of_the_code_alone_still_fails_when_normalized() -> None:
     spec = parse_latency_spec({"p95": lognormal_quantile(1e-3, 0.1, 0.95), "max_time": "2s"})
     statuses = []
     for seed in range(5):
@@ -140,35 +140,35 @@ def test_a_real_slowdown_of_the_code_alone_still_fails_when_normalised() -> None
     assert statuses == ["fail"] * 5
 
 
-def test_the_verdict_says_whether_times_were_normalised() -> None:
+def test_the_verdict_says_whether_times_were_normalized() -> None:
     spec = parse_latency_spec({"p95": "10ms", "max_time": "1s"})
-    normalised = sample(SyntheticSource(lognormal(1e-3, 0.1), seed=1), spec, nominal_reference=REF)
-    details = judge(normalised, spec).details
+    normalized = sample(SyntheticSource(lognormal(1e-3, 0.1), seed=1), spec, nominal_reference=REF)
+    details = judge(normalized, spec).details
     assert "budgets judged at this machine's typical speed" in details
     assert "at the machine's typical speed" in details  # the estimates line
-    record = normalised.to_dict()
+    record = normalized.to_dict()
     assert record["nominal_reference"] == REF
-    assert record["normalised_quantiles"] is not None
+    assert record["normalized_quantiles"] is not None
     json.dumps(record)
     raw = sample(SyntheticSource(lognormal(1e-3, 0.1), seed=1), spec)
-    assert "raw times judged, not normalised" in judge(raw, spec).details
-    assert raw.to_dict()["normalised_quantiles"] is None
+    assert "raw times judged, not normalized" in judge(raw, spec).details
+    assert raw.to_dict()["normalized_quantiles"] is None
 
 
-def test_measure_normalises_with_a_same_machine_baseline_unless_switched_off() -> None:
+def test_measure_normalizes_with_a_same_machine_baseline_unless_switched_off() -> None:
     spec = parse_latency_spec({"p95": "1s", "max_time": "200ms"})
     baseline = Baseline("t::x", (run_with_medians(3e-5, 2e-5),))
     on = measure(sorted, (list(range(100)),), spec=spec, baseline=baseline)
-    assert on.normalised
+    assert on.normalized
     assert on.nominal_runs == 1
     assert on.nominal_reference == pytest.approx(math.sqrt(3e-5 * 2e-5))
     off = measure(sorted, (list(range(100)),), spec=spec, baseline=baseline, normalize=False)
-    assert not off.normalised
-    assert off.normalisation_note == "switched off"
-    assert "raw times judged, not normalised (switched off)" in judge(off, spec).details
+    assert not off.normalized
+    assert off.normalization_note == "switched off"
+    assert "raw times judged, not normalized (switched off)" in judge(off, spec).details
     none = measure(sorted, (list(range(100)),), spec=spec)
-    assert none.normalisation_note == ""
-    assert none.normalised_to == "this run"
+    assert none.normalization_note == ""
+    assert none.normalized_to == "this run"
     assert none.nominal_reference is None
     assert "budgets judged at this run's typical speed" in judge(none, spec).details
 
