@@ -18,7 +18,9 @@ Sink = Callable[[str, dict[str, Any]], None]
 _sink: Sink | None = None
 
 
-RESERVED_KINDS = frozenset({"nodeid", "outcome", "duration"})
+RESERVED_KINDS = frozenset(
+    {"nodeid", "outcome", "duration", "location", "message", "failure", "profile_files"}
+)
 
 
 def record(kind: str, payload: dict[str, Any]) -> None:
@@ -27,7 +29,7 @@ def record(kind: str, payload: dict[str, Any]) -> None:
         from pytest_prodguard.errors import ProdguardUsageError
 
         raise ProdguardUsageError(
-            "kind", kind, "a non-empty name other than nodeid, outcome and duration"
+            "kind", kind, "a non-empty name other than " + ", ".join(sorted(RESERVED_KINDS))
         )
     if _sink is not None:
         _sink(kind, payload)

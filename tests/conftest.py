@@ -24,3 +24,6 @@ def _no_xdist_worker_leak(monkeypatch: pytest.MonkeyPatch) -> None:
     """Inner pytester runs must not believe they are xdist workers when the suite runs under -n."""
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)
+    # Nor believe they run as a GitHub Actions step when this suite does (annotations, summary).
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)

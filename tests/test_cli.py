@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -138,33 +137,7 @@ class TestIncidents:
 
 
 class TestReport:
-    def test_report_prints_outcomes_and_incident_lines(self, tmp_path, capsys):
-        report = {
-            "outcomes": {"passed": 1},
-            "duration": 0.5,
-            "incidents": {
-                "guards": [{"outcome": "guarded", "incident": "INC-1", "title": "T"}],
-                "unguarded_fixed": [{"id": "INC-2", "title": "U"}],
-            },
-            "tests": [{"nodeid": "t.py::a", "outcome": "passed", "duration": 0.1, "incident": []}],
-        }
-        path = tmp_path / "r.json"
-        path.write_text(json.dumps(report))
-        assert main(["report", str(path)]) == 0
-        out = capsys.readouterr().out
-        assert "guarded      INC-1 T" in out
-        assert "no guard     INC-2 U" in out
-        assert "t.py::a  [incident]" in out
-
-    def test_report_to_html(self, tmp_path):
-        path = tmp_path / "r.json"
-        path.write_text(
-            json.dumps({"outcomes": {}, "tests": [{"nodeid": "<a>", "outcome": "passed"}]})
-        )
-        out = tmp_path / "r.html"
-        assert main(["report", str(path), "--html", str(out)]) == 0
-        assert "&lt;a&gt;" in out.read_text()
-
+    # The text view, --html and merge are tested on a real run in tests/report/.
     def test_report_of_a_non_json_file_is_a_clear_error(self, tmp_path, capsys):
         path = tmp_path / "r.json"
         path.write_text("not json")

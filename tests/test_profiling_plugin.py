@@ -10,6 +10,7 @@ Failures come from 10x margins with a fixed ``warmup=4`` (see
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
@@ -487,14 +488,17 @@ def test_two_failing_tests_under_xdist_write_distinct_profile_folders(tester):
     assert sorted(shown) == sorted(f"  svg: {folder / 'flamegraph.svg'}" for folder in folders)
 
 
-def test_the_pytest_html_report_links_the_flamegraph(tester):
+def test_the_pytest_html_report_embeds_the_flamegraph(tester):
     pytest.importorskip("pytest_html")
     tester.makepyfile(test_sleepy=SLEEPY)
-    run(tester, "-k", "marked", "--html=report.html").assert_outcomes(failed=1)
+    result = run(tester, "-k", "marked", "--html=report.html", "--self-contained-html")
+    result.assert_outcomes(failed=1)
     (folder,) = profile_dirs(tester)
     page = (tester.path / "report.html").read_text(encoding="utf-8")
     assert "prodguard flamegraph" in page
-    assert str(folder / "flamegraph.svg") in page
+    svg = (folder / "flamegraph.svg").read_bytes()
+    assert f"data:image/svg+xml;base64,{base64.b64encode(svg).decode()}" in page
+    assert "&#34;format_type&#34;: &#34;url&#34;" not in page  # a local path would not travel
 
 
 def _frame_rows(result: pytest.RunResult) -> list[str]:

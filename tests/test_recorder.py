@@ -104,7 +104,7 @@ class TestRecordInAReport:
         assert tests["test_ab"]["robustness"] == [{"failures": 0}]
         assert tests["test_failing_after_recording"]["ab"] == [{"lift": -0.5}]
         assert tests["test_failing_after_recording"]["outcome"] == "failed"
-        assert set(tests["test_nothing_recorded"]) == {"nodeid", "outcome", "duration"}
+        assert set(tests["test_nothing_recorded"]) == {"nodeid", "outcome", "duration", "location"}
         # records made outside a test's body (import, fixture setup and teardown) are dropped
         assert all("fixture" not in test and "module" not in test for test in tests.values())
         assert sorted(kind for kind, _ in leaked) == ["fixture", "fixture", "module"]

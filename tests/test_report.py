@@ -13,6 +13,7 @@ from pytest_prodguard import __version__
 from pytest_prodguard.files import atomic_write_text
 from pytest_prodguard.report import (
     PREFIX,
+    SCHEMA_VERSION,
     RunCollector,
     build_report,
     decode_properties,
@@ -197,9 +198,11 @@ def sample_report() -> dict:
 class TestBuildAndRender:
     def test_build_report_has_metadata_counts_sections_and_tests(self):
         report = sample_report()
-        assert report["format"] == 1
+        assert report["schema_version"] == SCHEMA_VERSION == 2
         assert report["tool"] == {"name": "pytest-prodguard", "version": __version__}
-        assert set(report["environment"]) == {"python", "platform"}
+        assert {"python", "platform", "cpu_model", "load_average", "git"} <= set(
+            report["environment"]
+        )
         assert report["duration"] == 1.235
         assert report["exit_status"] == 1
         assert report["outcomes"] == {"failed": 1, "passed": 1}
@@ -216,7 +219,8 @@ class TestBuildAndRender:
         assert "INC-&amp;2" in page
         assert "gap &#x27;quoted&#x27;" in page
         assert "t.py::test_&lt;b&gt;" in page
-        assert "<script>" not in page
+        assert page.count("<script>") == 1  # the page's own filter script, nothing injected
+        assert "<script>alert" not in page
         assert "INC-<1>" not in page
 
     def test_html_without_incidents_has_no_incident_table(self):

@@ -1,3 +1,5 @@
+# The imports follow the check that names a missing extra:
+# ruff: noqa: E402
 """A/B test checks: power, significance, SRM, Simpson's paradox, peeking, guardrails.
 
 Turn an experiment's ship decision into a regression test::
@@ -18,6 +20,10 @@ event data.
 """
 
 from __future__ import annotations
+
+from pytest_prodguard.extras import require_extra as _require_extra
+
+_require_extra("ab", "pytest_prodguard.ab", ("numpy", "scipy"))
 
 from pytest_prodguard.ab.checklist import (
     CheckResult,

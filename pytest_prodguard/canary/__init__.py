@@ -1,3 +1,5 @@
+# The imports follow the check that names a missing extra:
+# ruff: noqa: E402
 """Canary verdicts: healthy, investigate, rollback, or not enough data yet.
 
 Compare a canary with a baseline running at the same time, on error counts,
@@ -20,6 +22,10 @@ method. See ``docs/canary.md`` for the input format and the guarantees.
 """
 
 from __future__ import annotations
+
+from pytest_prodguard.extras import require_extra as _require_extra
+
+_require_extra("ab", "pytest_prodguard.canary", ("numpy", "scipy"))
 
 from pytest_prodguard.canary.checks import Check
 from pytest_prodguard.canary.data import Arm, ErrorCounts, Gauge, LatencyData

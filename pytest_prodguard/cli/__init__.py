@@ -23,6 +23,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "profile",
     "logs",
     "canary",
+    "init",
 )
 
 
@@ -34,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pytest_prodguard.cli.profile import run_profile
 
             return run_profile(args_list[1:])
+        if args_list[:2] == ["report", "merge"]:
+            from pytest_prodguard.cli.report import run_merge
+
+            return run_merge(args_list[2:])
         parser = build_parser()
         args = parser.parse_args(args_list)
         if not hasattr(args, "handler"):
@@ -50,9 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``prodguard`` argument parser with every subcommand registered."""
+    from pytest_prodguard import __version__
+
     parser = argparse.ArgumentParser(
         prog="prodguard", description="pytest-prodguard's registry, report and profiling tools"
     )
+    parser.add_argument("--version", action="version", version=f"pytest-prodguard {__version__}")
     commands = parser.add_subparsers(title="commands")
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"pytest_prodguard.cli.{name}")

@@ -29,8 +29,18 @@ def register(commands: Any) -> None:
     listing = incidents_commands.add_parser("list", help="list the registry's incidents")
     listing.add_argument("--registry", type=Path, default=Path("incidents.toml"))
     listing.set_defaults(handler=_incidents_list)
-    check = incidents_commands.add_parser("check", help="validate the registry (exit 2 if bad)")
+    check = incidents_commands.add_parser(
+        "check",
+        help="validate the registry (exit 2 if bad); with --report, fail (exit 1) when a "
+        "fixed incident has no guard in that (merged) report",
+    )
     check.add_argument("--registry", type=Path, default=Path("incidents.toml"))
+    check.add_argument(
+        "--report",
+        type=Path,
+        help="a --prodguard-report JSON file, e.g. merged from CI shards with "
+        "'prodguard report merge': checks --prodguard-require-guards over all of it",
+    )
     check.set_defaults(handler=_incidents_check)
     new = incidents_commands.add_parser(
         "new",
@@ -96,10 +106,43 @@ def _postmortem_state(post: Any) -> str:
 
 
 def _incidents_check(args: argparse.Namespace) -> int:
+    if args.report is not None:
+        return _check_report_guards(args.report, args.registry)
     registry = load_registry(args.registry)
     open_count = sum(1 for incident in registry if incident.status == "open")
     print(f"{registry.path}: {len(registry)} incidents ({open_count} open), valid")
     return 0
+
+
+def _check_report_guards(report_path: Path, registry_path: Path) -> int:
+    """Exit 1 when a fixed incident has no guard anywhere in the report.
+
+    With the registry at hand its fixed incidents are checked against the
+    report's guarded ids (the registry may list incidents the shards did not
+    know); otherwise the report's own list of gaps is used.
+    """
+    from pytest_prodguard.cli.report import load_report
+
+    report = load_report(report_path)
+    incidents = report.get("incidents") or {}
+    if registry_path.exists():
+        registry = load_registry(registry_path)
+        guarded = set(incidents.get("guarded_ids") or ())
+        guarded.update(guard["incident"] for guard in incidents.get("guards") or ())
+        gaps = [label(i) for i in registry if i.status == "fixed" and i.id not in guarded]
+    else:
+        gaps = [
+            f"{gap.get('id')} [{gap.get('severity')}] {gap.get('title')}"
+            for gap in incidents.get("unguarded_fixed") or ()
+        ]
+    guards = len(incidents.get("guards") or ())
+    for gap in gaps:
+        print(f"NO GUARD    {gap}")
+    print(
+        f"{report_path}: {guards} guard results over {len(report.get('tests') or ())} tests, "
+        f"{len(gaps)} fixed incident(s) without a guard"
+    )
+    return 1 if gaps else 0
 
 
 def _incidents_new(args: argparse.Namespace) -> int:

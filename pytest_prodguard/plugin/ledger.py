@@ -64,9 +64,12 @@ class IncidentLedger:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def to_dict(self) -> dict[str, Any] | None:
-        """The report's ``incidents`` section."""
+        """The report's ``incidents`` section, with every guarded id (shard merges need them)."""
         summary = self.summary()
-        return summary.to_dict() if summary else None
+        if summary is None:
+            return None
+        reported = {record.incident for record in self.records.values()}
+        return {**summary.to_dict(), "guarded_ids": sorted(self.guards.guarded_ids | reported)}
 
     def write_terminal(self, terminalreporter: Any, verbosity: int) -> None:
         """The "prodguard incidents" section: ``-q`` lists only the bad news, ``-qq`` only a

@@ -8,6 +8,7 @@ the "prodguard latency" section and each run section (incidents, ...), and
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,7 +18,7 @@ import pytest
 from pytest_prodguard.plugin.common import is_worker, register_plugin
 
 if TYPE_CHECKING:
-    from pytest_prodguard.report import RunCollector
+    from pytest_prodguard.report import PhaseText, RunCollector
     from pytest_prodguard.settings import Settings
 
 
@@ -52,6 +53,8 @@ class ReportPlugin:
         self.started = time.time()
         self.error: str | None = None
         self._collector: RunCollector | None = None
+        self.run_report: dict[str, Any] | None = None
+        self.github = os.environ.get("GITHUB_ACTIONS") == "true"  # annotations, job summary
 
     @property
     def collector(self) -> RunCollector:
@@ -71,7 +74,8 @@ class ReportPlugin:
         prodguard's pairs; they are back on the report afterwards.
         """
         # Without a report file only prodguard results matter: skip the rest cheaply.
-        if self.settings.report is not None or any(map(_is_prodguard, report.user_properties)):
+        wanted = self.settings.report is not None or self.github
+        if wanted or any(map(_is_prodguard, report.user_properties)):
             _fold(self.collector, report)
         if not self.hide_from_junit:
             return (yield)
@@ -84,18 +88,21 @@ class ReportPlugin:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write the report file (after the ledger settled the exit status)."""
-        if self.settings.report is None:
+        if self.settings.report is None and not self.github:
             return
-        from pytest_prodguard.report import build_report, write_report
+        from pytest_prodguard.report import build_report, run_environment, write_report
 
         sections = {section.name: section.to_dict() for section in self._sections()}
-        report = build_report(
+        self.run_report = report = build_report(
             self.collector,
             sections=sections,
             started=self.started,
             finished=time.time(),
             exit_status=int(session.exitstatus),
+            environment=run_environment(self.config.rootpath),
         )
+        if self.settings.report is None:
+            return
         try:
             write_report(self.settings.report, report)
         except OSError as exc:
@@ -117,6 +124,11 @@ class ReportPlugin:
             section.write_terminal(terminalreporter, verbosity)
         if self.settings.report is not None and self.error is None and verbosity >= 0:
             terminalreporter.write_line(f"prodguard report: {self.settings.report}")
+        if self.run_report is not None and self.github:
+            from pytest_prodguard.report.github import publish
+
+            for line in publish(self.run_report, self.settings.report):
+                terminalreporter.write_line(line)
 
     def _sections(self) -> list[RunSection]:
         return self.config.stash.get(_sections_key, [])
@@ -155,12 +167,32 @@ def _fold(collector: RunCollector, report: pytest.TestReport) -> None:
         report.duration,
         report.user_properties,
         xfailed=hasattr(report, "wasxfail") and report.skipped,
+        text=_phase_text(report),
     )
 
 
 def _is_prodguard(pair: tuple[object, object]) -> bool:
     name = pair[0]
     return isinstance(name, str) and name.startswith("prodguard.")
+
+
+def _phase_text(report: pytest.TestReport) -> PhaseText:
+    """The failure (or skip/xfail reason) text of a phase report, with the test's location."""
+    from pytest_prodguard.report import PhaseText
+
+    path, line, _ = report.location
+    line_1 = line + 1 if line is not None else None
+    if hasattr(report, "wasxfail"):
+        reason = str(report.wasxfail) or "expected failure"
+        return PhaseText.short(f"xfail: {reason}", report.longreprtext, path, line_1)
+    if report.passed:
+        return PhaseText(path=path, line=line_1)
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # a skip: (file, line, "Skipped: reason")
+        return PhaseText.short(str(longrepr[2]), "", path, line_1)
+    crash = getattr(longrepr, "reprcrash", None)
+    message = getattr(crash, "message", None) or report.longreprtext
+    return PhaseText.short(message, report.longreprtext, path, line_1)
 
 
 def register(config: pytest.Config, settings: Settings) -> None:

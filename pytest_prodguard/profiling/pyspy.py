@@ -24,6 +24,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from pytest_prodguard.extras import install_hint
+
 #: Set to ``0`` (or ``false``/``no``/``off``) to never use py-spy (forces the builtin sampler).
 ENV_ENABLE = "PRODGUARD_PYSPY"
 #: Path (or command name) of the py-spy executable to use instead of the one found.
@@ -102,7 +104,8 @@ def reset_pyspy_status() -> None:
 
 def _probe(binary: str | None) -> tuple[bool, str]:
     if binary is None:
-        return False, f"py-spy executable not found (pip install py-spy, or set {ENV_BINARY})"
+        hint = install_hint("profile")
+        return False, f"py-spy executable not found ({hint}, or set {ENV_BINARY})"
     command = [binary, "dump", "--pid", str(os.getpid())]
     started = time.perf_counter()
     try:

@@ -44,13 +44,20 @@ class _Node:
         return node
 
 
-def render_flamegraph(stacks: Mapping[Stack, int], *, title: str, unit: str = "samples") -> str:
+def render_flamegraph(
+    stacks: Mapping[Stack, int],
+    *,
+    title: str,
+    unit: str = "samples",
+    min_width: float = MIN_FRAME_WIDTH,
+) -> str:
     """Render ``stacks`` as a flamegraph SVG document (a string).
 
     Frames are merged by identical prefix, siblings are sorted by label (as in
     flamegraph.pl), and every frame carries a ``<title>`` with its full label,
     sample count and share. An empty profile still yields a valid SVG with the
-    single root frame ``all``.
+    single root frame ``all``. Frames narrower than ``min_width`` pixels (and
+    their children) are left out: a larger value gives a smaller file.
     """
     root = _build_tree(stacks)
     depth = _depth(root)
@@ -71,7 +78,15 @@ def render_flamegraph(stacks: Mapping[Stack, int], *, title: str, unit: str = "s
         f'<text id="matched" x="{IMAGE_WIDTH - 10}" y="{height - 2}" text-anchor="end"></text>',
     ]
     _draw(
-        root, parts, x=0.0, level=0, height=height, scale=_scale(root), total=root.value, unit=unit
+        root,
+        parts,
+        x=0.0,
+        level=0,
+        height=height,
+        scale=_scale(root),
+        total=root.value,
+        unit=unit,
+        min_width=min_width,
     )
     parts.append(
         _SCRIPT.replace("IMAGE_WIDTH", str(IMAGE_WIDTH)).replace("CHAR_WIDTH", str(CHAR_WIDTH))
@@ -113,9 +128,10 @@ def _draw(
     scale: float,
     total: int,
     unit: str,
+    min_width: float,
 ) -> None:
     width = node.value * scale if total else float(IMAGE_WIDTH)
-    if level > 0 and width < MIN_FRAME_WIDTH:
+    if level > 0 and width < min_width:
         return
     y = height - _FOOTER - (level + 1) * FRAME_HEIGHT
     share = 100.0 * node.value / total if total else 0.0
@@ -141,6 +157,7 @@ def _draw(
             scale=scale,
             total=total,
             unit=unit,
+            min_width=min_width,
         )
         child_x += child.value * scale
 

@@ -24,6 +24,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from pytest_prodguard.extras import install_hint
+
 TABLE_NAME_WIDTH = 44
 
 
@@ -32,7 +34,8 @@ def torch_importable() -> tuple[bool, str]:
     try:
         import torch  # noqa: F401
     except Exception as exc:  # a broken install raises more than ImportError
-        return False, f"torch is not importable ({type(exc).__name__}: {exc})"
+        reason = f"{type(exc).__name__}: {exc}"
+        return False, f"torch is not importable ({reason}); {install_hint('torch')}"
     return True, ""
 
 

@@ -1,3 +1,5 @@
+# The imports follow the check that names a missing extra:
+# ruff: noqa: E402
 """Model robustness: Hypothesis strategies of input variations, checks and failure slicing.
 
 Import this module explicitly (``from pytest_prodguard import robustness``);
@@ -17,6 +19,10 @@ failures are known, what the failing inputs have in common. See
 """
 
 from __future__ import annotations
+
+from pytest_prodguard.extras import require_extra as _require_extra
+
+_require_extra("robustness", "pytest_prodguard.robustness", ("numpy", "hypothesis"))
 
 from pytest_prodguard.robustness._calibration import (
     CalibrationBin,

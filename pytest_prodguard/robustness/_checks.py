@@ -185,6 +185,7 @@ def assert_deterministic(
         else:
             distinct.append((value, [run]))
     if len(distinct) == 1:
+        record("robustness", {"check": "assert_deterministic", "passed": True, "runs": count})
         return
     lines = [
         f"assert_deterministic: {len(distinct)} different outputs "
@@ -297,6 +298,18 @@ def assert_no_confident_errors(
     allowed = check_int("max_errors", max_errors, min_value=0)
     errors = find_confident_errors(model, inputs, labels, threshold, batch_size=batch_size)
     if len(errors) <= allowed:
+        record(
+            "robustness",
+            {
+                "check": "assert_no_confident_errors",
+                "passed": True,
+                "threshold": float(threshold),
+                "max_errors": allowed,
+                "n_inputs": len(inputs),
+                "n_errors": len(errors),
+                "worst": [str(e) for e in errors[:10]],
+            },
+        )
         return
     wrong = {e.index for e in errors}
     items = list(inputs)
@@ -317,6 +330,7 @@ def assert_no_confident_errors(
         "passed": False,
         "threshold": float(threshold),
         "n_inputs": len(items),
+        "max_errors": allowed,
         "n_errors": len(errors),
         "worst": [str(e) for e in errors[:10]],
         "slices": slices.to_dict(),

@@ -197,10 +197,18 @@ def assert_robust(
     __tracebackhide__ = True  # pytest shows the failure at the caller
     allowed = check_probability("max_failure_rate", max_failure_rate, allow_zero=True)
     result = find_failures(model, samples, variations, **options)
-    if result.failure_rate <= allowed:
+    passed = result.failure_rate <= allowed
+    summary = {
+        **result.to_dict(),
+        "check": "assert_robust",
+        "passed": passed,
+        "of": result.check,
+        "max_failure_rate": allowed,
+    }
+    if passed:
+        record("robustness", summary)  # the failure rate and search size, for trends
         return result
     message = f"assert_robust: more than {allowed:.1%} of variations failed\n  " + result.summary()
-    summary = {**result.to_dict(), "check": "assert_robust", "passed": False, "of": result.check}
     record("robustness", summary)
     raise RobustnessError(message, summary)
 

@@ -70,12 +70,16 @@ N = 20_000
 CALIBRATED_BOUND = 0.5 * np.sqrt(15 / N) + 0.03
 
 
-def test_a_calibrated_model_has_a_small_ece() -> None:
+def test_a_calibrated_model_has_a_small_ece(recorded: Any) -> None:
     rng = np.random.default_rng(11)
     p = rng.uniform(0, 1, size=N)
     labels = (rng.uniform(0, 1, size=N) < p).astype(int)
-    ece = assert_calibrated(p, labels, max_ece=CALIBRATED_BOUND)
+    with recorded:
+        ece = assert_calibrated(p, labels, max_ece=CALIBRATED_BOUND)
     assert ece < CALIBRATED_BOUND
+    [(kind, summary)] = recorded  # a pass records its ECE, for trends across runs
+    assert (kind, summary["passed"], summary["ece"]) == ("robustness", True, ece)
+    assert summary["n"] == N
 
 
 def test_an_overconfident_model_fails_with_the_worst_bins(recorded: Any) -> None:

@@ -191,8 +191,12 @@ def test_directional_on_class_probabilities() -> None:
     )
 
 
-def test_deterministic_model_passes() -> None:
-    assert_deterministic(Robust(), TEXT, runs=3)
+def test_deterministic_model_passes(recorded: Any) -> None:
+    with recorded:
+        assert_deterministic(Robust(), TEXT, runs=3)
+    assert list(recorded) == [
+        ("robustness", {"check": "assert_deterministic", "passed": True, "runs": 3})
+    ]
 
 
 def test_a_model_that_answers_differently_each_call_fails() -> None:
@@ -276,7 +280,11 @@ def test_assert_no_confident_errors_names_what_they_share(recorded: Any) -> None
     )
     assert "3/3 failures are ALL CAPS inputs vs 0/5 (0%) of passes" in message
     assert recorded[-1][1]["n_errors"] == 3
-    assert_no_confident_errors(model, INPUTS, LABELS, threshold=0.9, max_errors=3)
+    with recorded:
+        assert_no_confident_errors(model, INPUTS, LABELS, threshold=0.9, max_errors=3)
+    kind, passed = recorded[-1]  # a pass records its count too, for trends across runs
+    assert kind == "robustness"
+    assert (passed["passed"], passed["n_errors"], passed["max_errors"]) == (True, 3, 3)
 
 
 def test_a_model_exception_during_a_check_names_the_varied_input() -> None:

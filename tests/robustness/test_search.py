@@ -108,9 +108,16 @@ def test_assert_robust_reports_rate_minimal_example_and_slices(recorded: Any) ->
     json.dumps(recorded[-1][1])
 
 
-def test_assert_robust_allows_a_failure_rate() -> None:
-    result = assert_robust(CaseSensitive(), SAMPLES, n=100, seed=0, max_failure_rate=1.0)
+def test_assert_robust_allows_a_failure_rate(recorded: Any) -> None:
+    with recorded:
+        result = assert_robust(CaseSensitive(), SAMPLES, n=100, seed=0, max_failure_rate=1.0)
     assert result.n_checked == 100
+    [(kind, summary)] = recorded  # a pass records its failure rate and search size
+    assert kind == "robustness"
+    assert summary["passed"] is True
+    assert summary["n_checked"] == 100
+    assert summary["failure_rate"] == result.failure_rate
+    assert summary["max_failure_rate"] == 1.0
 
 
 def test_a_hypothesis_strategy_can_supply_the_variations() -> None:
