@@ -155,9 +155,15 @@ class QueryBudgetPlugin:
             return
         for name, value in report.user_properties:
             if name == "prodguard.queries" and isinstance(value, str):
+                # record("queries", ...) from user code lands under the same name: only
+                # a budget's verdict carries violations and notes.
                 record = json.loads(value)
-                self.broken += [f"{report.nodeid}: {rule}" for rule in record["violations"]]
-                self.notes += [f"{report.nodeid}: note: {note}" for note in record["notes"]]
+                if not isinstance(record, dict):
+                    continue
+                violations = record.get("violations", ())
+                notes = record.get("notes", ())
+                self.broken += [f"{report.nodeid}: {rule}" for rule in violations]
+                self.notes += [f"{report.nodeid}: note: {note}" for note in notes]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The "prodguard queries" section: broken rules and notes, one line each.

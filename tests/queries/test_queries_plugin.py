@@ -334,3 +334,21 @@ def test_the_marker_is_registered_with_its_full_signature(pytester: pytest.Pytes
     assert plugin_queries.SIGNATURE == SIGNATURE
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines([f"@pytest.mark.{SIGNATURE}: limits on the database statements*"])
+
+
+def test_a_users_own_queries_record_does_not_upset_the_summary(pytester):
+    # record("queries", ...) from user code reaches the report under the same name as a
+    # budget's verdict; the summary must read only verdicts (it raised KeyError).
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        """
+        from pytest_prodguard import record
+
+        def test_records_its_own_figures():
+            record("queries", {"statement": "SELECT 1", "count": 3})
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
+    result.stdout.no_fnmatch_line("*prodguard queries*")

@@ -72,7 +72,7 @@ def test_calibrated():
 
 
 def test_records_a_new_kind():
-    record("queries", {"statement": "SELECT 1", "count": 3})
+    record("cache_hits", {"statement": "SELECT 1", "count": 3})
 
 
 def test_skipped():

@@ -51,7 +51,7 @@ class TestText:
         assert "      latency [sum]: latency budget exceeded" not in out
         assert "      latency [sum]: latency budget met" in out
         assert "      robustness assert_calibrated: passed (ece 0.15)" in out
-        assert "      results: queries" in out
+        assert "      results: cache_hits" in out
         assert "  REGRESSED   INC-1 [HIGH]" in out
         assert "  NO GUARD    INC-2 [LOW] Nobody guards this one" in out
 

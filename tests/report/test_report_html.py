@@ -104,7 +104,7 @@ def test_incidents_results_and_new_kinds_are_shown(page):
     assert "INC-2" in page
     assert "assert_calibrated" in page
     checks = page[page.index("id='checks'") : page.index("id='tests'")]
-    assert "queries (1)" in checks  # an unknown kind, shown generically as a table
+    assert "cache_hits (1)" in checks  # an unknown kind, shown generically as a table
     assert "SELECT 1" in checks
 
 

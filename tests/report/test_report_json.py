@@ -94,7 +94,7 @@ def test_passing_checks_record_their_figures(real_run):
 
 def test_a_new_kind_appears_generically_and_validates(real_run):
     _, report = real_run
-    assert by_name(report)["test_records_a_new_kind"]["queries"] == [
+    assert by_name(report)["test_records_a_new_kind"]["cache_hits"] == [
         {"count": 3, "statement": "SELECT 1"}
     ]
 
@@ -130,7 +130,7 @@ def test_a_broken_report_fails_the_schema(real_run):
     with pytest.raises(jsonschema.ValidationError):
         validate(broken)
     unknown_kind_not_a_list = copy.deepcopy(report)
-    unknown_kind_not_a_list["tests"][0]["queries"] = {"count": 3}
+    unknown_kind_not_a_list["tests"][0]["cache_hits"] = {"count": 3}
     with pytest.raises(jsonschema.ValidationError):
         validate(unknown_kind_not_a_list)
 
