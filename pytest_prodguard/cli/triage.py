@@ -56,7 +56,9 @@ def run_triage(args: argparse.Namespace) -> int:
     stats: list[ReadStats] = []
     timeline = _timeline(args, stats) if args.trace_id else None
     builder = GroupBuilder()
-    for record in _window(read_logs(args.logs, stats), args.since, args.until):
+    # A timeline needs every record's ids and text; triage alone reads the light way.
+    records = read_logs(args.logs, stats, light=timeline is None)
+    for record in _window(records, args.since, args.until):
         builder.add(record)
         if timeline is not None:
             timeline.add_log(record)

@@ -209,12 +209,13 @@ def dimension_values(record: LogRecord) -> dict[str, str]:
     """
     found: dict[str, str] = {}
     ranks: dict[str, int] = {}
-    for key in record.fields.keys() & _KEY_DIMENSION.keys():
-        value, dimension = record.fields[key], _KEY_DIMENSION[key]
-        if value in (None, "") or isinstance(value, (dict, list)):
+    for key, value in record.fields.items():
+        dimension = _KEY_DIMENSION.get(key)
+        if dimension is None or value is None or value == "" or isinstance(value, (dict, list)):
             continue
-        if dimension not in ranks or _KEY_RANK[key] < ranks[dimension]:
-            found[dimension], ranks[dimension] = str(value)[:200], _KEY_RANK[key]
+        rank = _KEY_RANK[key]
+        if rank < ranks.get(dimension, len(_KEY_RANK)):
+            found[dimension], ranks[dimension] = str(value)[:200], rank
     return found
 
 
