@@ -92,10 +92,12 @@ def _window(
     records: Iterator[Any], since: dt.datetime | None, until: dt.datetime | None
 ) -> Iterator[Any]:
     """Records inside [since, until); untimed records are dropped when a bound is given."""
-    for record in records:
-        if (since is None and until is None) or (
-            record.time is not None
-            and (since is None or record.time >= since)
-            and (until is None or record.time < until)
-        ):
-            yield record
+    if since is None and until is None:
+        return records
+    return (
+        record
+        for record in records
+        if record.time is not None
+        and (since is None or record.time >= since)
+        and (until is None or record.time < until)
+    )

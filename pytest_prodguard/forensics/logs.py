@@ -155,13 +155,14 @@ def _text_record(
     logger = groups.get("logger")
     time = parse_iso(groups["time"]) if "time" in groups else None
     level = normalize_level(groups["level"])
+    if light and len(lines) == 1 and level not in ERROR_LEVELS:
+        # A logger prefix ("api:", "[api]") holds no key=value pair: no need to cut it off.
+        return LogRecord(source, line_number, lines[0], time, level, fields=_fields(rest))
     if logger is None:
         prefix = _LOGGER_PREFIX.match(rest)
         if prefix:
             logger = prefix["bracket"] or prefix["plain"]
             rest = rest[prefix.end() :]
-    if light and len(lines) == 1 and level not in ERROR_LEVELS:
-        return LogRecord(source, line_number, lines[0], time, level, fields=_fields(rest))
     fields, message = key_values(rest)
     request_id, trace_id, span_id = _ids(fields)
     return LogRecord(
