@@ -108,9 +108,9 @@ def read_log(
 ) -> Iterator[LogRecord]:
     """Stream one log's records; each line is JSON or text, detected line by line.
 
-    With ``light``, one-line text records below error level come with their time,
-    level and fields only (no message, logger or ids): all triage needs of them, at
-    a fraction of the cost on a large log.
+    With ``light``, records below error level without an exception (one-line text
+    records, JSON ones) come with their time, level and fields only (no message,
+    logger or ids): all triage needs of them, at a fraction of the cost on a large log.
     """
     stats = stats if stats is not None else ReadStats(source=str(path))
     source = str(path)
@@ -120,16 +120,19 @@ def read_log(
     for number, line in numbered_lines(path, field):
         if line[:1] == "{" or (line[:1].isspace() and line.lstrip()[:1] == "{"):
             if header is not None:
-                yield _finish(_text_record(source, start, pending, header, light), stats)
+                stats.records += 1
+                yield _text_record(source, start, pending, header, light)
                 header = None
-            record = _json_record(source, number, line, stats)
+            record = _json_record(source, number, line, stats, light)
             if record is not None:
-                yield _finish(record, stats)
+                stats.records += 1
+                yield record
             continue
         match = _TEXT_HEADER.match(line) or _BASIC_HEADER.match(line) or _LEVEL_HEADER.match(line)
         if match is not None:
             if header is not None:
-                yield _finish(_text_record(source, start, pending, header, light), stats)
+                stats.records += 1
+                yield _text_record(source, start, pending, header, light)
             pending, start, header = [line], number, match
         elif header is not None:
             if len(pending) < MAX_RECORD_LINES:
@@ -139,25 +142,20 @@ def read_log(
         elif line.strip():
             stats.skip(number, "text outside any record (no timestamp or level header)")
     if header is not None:
-        yield _finish(_text_record(source, start, pending, header, light), stats)
-
-
-def _finish(record: LogRecord, stats: ReadStats) -> LogRecord:
-    stats.records += 1
-    return record
+        stats.records += 1
+        yield _text_record(source, start, pending, header, light)
 
 
 def _text_record(
     source: str, line_number: int, lines: list[str], header: re.Match[str], light: bool = False
 ) -> LogRecord:
-    groups = header.groupdict()
-    rest = groups["rest"]
-    logger = groups.get("logger")
-    time = parse_iso(groups["time"]) if "time" in groups else None
-    level = normalize_level(groups["level"])
+    rest, level_word = header.group("rest", "level")
+    time = parse_iso(header["time"]) if header.re is _TEXT_HEADER else None
+    level = normalize_level(level_word)
     if light and len(lines) == 1 and level not in ERROR_LEVELS:
         # A logger prefix ("api:", "[api]") holds no key=value pair: no need to cut it off.
         return LogRecord(source, line_number, lines[0], time, level, fields=_fields(rest))
+    logger = header["logger"] if header.re is _BASIC_HEADER else None
     if logger is None:
         prefix = _LOGGER_PREFIX.match(rest)
         if prefix:
@@ -260,7 +258,9 @@ def parse_traceback(lines: Iterable[str]) -> ExceptionInfo | None:
     return found
 
 
-def _json_record(source: str, number: int, line: str, stats: ReadStats) -> LogRecord | None:
+def _json_record(
+    source: str, number: int, line: str, stats: ReadStats, light: bool = False
+) -> LogRecord | None:
     try:
         data = json.loads(line)
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -270,26 +270,31 @@ def _json_record(source: str, number: int, line: str, stats: ReadStats) -> LogRe
         stats.skip(number, f"a JSON {type(data).__name__}, not an object")
         return None
     flat = _flatten(data)
-    message = _first(flat, MESSAGE_KEYS) or ""
+    time = parse_time(_first_value(flat, TIME_KEYS))
+    level = normalize_level(_first_value(flat, LEVEL_KEYS))
+    exception = _json_exception(flat)
+    # A structured value under a message-like key ("body": {...}) is a payload: keep it.
+    fields = {
+        key: value
+        for key, value in flat.items()
+        if key not in _CORE_KEYS or isinstance(value, (dict, list))
+    }
+    if light and exception is None and level not in ERROR_LEVELS:
+        return LogRecord(source, number, line, time, level, fields=fields)
     request_id, trace_id, span_id = _ids(flat)
     return LogRecord(
         source=source,
         line=number,
         text=line,
-        time=parse_time(_first_value(flat, TIME_KEYS)),
-        level=normalize_level(_first_value(flat, LEVEL_KEYS)),
-        message=message,
+        time=time,
+        level=level,
+        message=_first(flat, MESSAGE_KEYS) or "",
         logger=_first(flat, LOGGER_KEYS),
-        exception=_json_exception(flat),
+        exception=exception,
         request_id=request_id,
         trace_id=trace_id,
         span_id=span_id,
-        # A structured value under a message-like key ("body": {...}) is a payload: keep it.
-        fields={
-            key: value
-            for key, value in flat.items()
-            if key not in _CORE_KEYS or isinstance(value, (dict, list))
-        },
+        fields=fields,
     )
 
 

@@ -143,10 +143,14 @@ class GroupBuilder:
             if self.last is None or time > self.last:
                 self.last = time
         if record.fields:
+            values = self.values
             for dimension, value in dimension_values(record).items():
-                counter = self.values[dimension]
-                if value in counter or len(counter) < MAX_VALUES:
-                    counter[value] += 1
+                counter = values[dimension]
+                seen = counter.get(value)  # one look-up: this runs for every record
+                if seen is not None:
+                    counter[value] = seen + 1
+                elif len(counter) < MAX_VALUES:
+                    counter[value] = 1
         if not record.is_error:
             return
         self.errors += 1
