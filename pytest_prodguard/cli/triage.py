@@ -56,7 +56,9 @@ def run_triage(args: argparse.Namespace) -> int:
     stats: list[ReadStats] = []
     timeline = _timeline(args, stats) if args.trace_id else None
     builder = GroupBuilder()
-    for record in _window(read_logs(args.logs, stats), args.since, args.until):
+    # A timeline needs every record's ids and text; triage alone reads the light way.
+    records = read_logs(args.logs, stats, light=timeline is None)
+    for record in _window(records, args.since, args.until):
         builder.add(record)
         if timeline is not None:
             timeline.add_log(record)
@@ -90,10 +92,12 @@ def _window(
     records: Iterator[Any], since: dt.datetime | None, until: dt.datetime | None
 ) -> Iterator[Any]:
     """Records inside [since, until); untimed records are dropped when a bound is given."""
-    for record in records:
-        if (since is None and until is None) or (
-            record.time is not None
-            and (since is None or record.time >= since)
-            and (until is None or record.time < until)
-        ):
-            yield record
+    if since is None and until is None:
+        return records
+    return (
+        record
+        for record in records
+        if record.time is not None
+        and (since is None or record.time >= since)
+        and (until is None or record.time < until)
+    )

@@ -134,7 +134,12 @@ def parse_iso(text: str) -> dt.datetime | None:
     fraction = common.group(2)
     if second is None or not fraction:
         return second
-    return second + dt.timedelta(microseconds=int((fraction + "00000")[:6]))
+    return second + _fraction(fraction)
+
+
+@functools.lru_cache(maxsize=1024)  # millisecond stamps: every fraction a log can hold
+def _fraction(digits: str) -> dt.timedelta:
+    return dt.timedelta(microseconds=int((digits + "00000")[:6]))
 
 
 def _slow_iso(text: str) -> dt.datetime | None:

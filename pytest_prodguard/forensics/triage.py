@@ -143,10 +143,14 @@ class GroupBuilder:
             if self.last is None or time > self.last:
                 self.last = time
         if record.fields:
+            values = self.values
             for dimension, value in dimension_values(record).items():
-                counter = self.values[dimension]
-                if value in counter or len(counter) < MAX_VALUES:
-                    counter[value] += 1
+                counter = values[dimension]
+                seen = counter.get(value)  # one look-up: this runs for every record
+                if seen is not None:
+                    counter[value] = seen + 1
+                elif len(counter) < MAX_VALUES:
+                    counter[value] = 1
         if not record.is_error:
             return
         self.errors += 1
@@ -198,8 +202,10 @@ def significant(p_value: float, groups: int) -> bool:
     return p_value < ALPHA / max(1, groups)
 
 
-_KEY_DIMENSION = {key: name for name, keys in DIMENSIONS.items() for key in keys}
-_KEY_RANK = {key: rank for keys in DIMENSIONS.values() for rank, key in enumerate(keys)}
+#: For each set of field names seen (in order), the dimensions they carry and the keys
+#: naming each, earliest in :data:`DIMENSIONS` first: logs repeat a few shapes.
+_PLANS: dict[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]] = {}
+_MAX_PLANS = 1024
 
 
 def dimension_values(record: LogRecord) -> dict[str, str]:
@@ -207,15 +213,35 @@ def dimension_values(record: LogRecord) -> dict[str, str]:
 
     When several keys name one dimension, the earlier in :data:`DIMENSIONS` wins.
     """
+    fields = record.fields
     found: dict[str, str] = {}
-    ranks: dict[str, int] = {}
-    for key in record.fields.keys() & _KEY_DIMENSION.keys():
-        value, dimension = record.fields[key], _KEY_DIMENSION[key]
-        if value in (None, "") or isinstance(value, (dict, list)):
-            continue
-        if dimension not in ranks or _KEY_RANK[key] < ranks[dimension]:
-            found[dimension], ranks[dimension] = str(value)[:200], _KEY_RANK[key]
+    for dimension, keys in _plan(tuple(fields)):
+        for key in keys:
+            value = fields[key]
+            if type(value) is str:  # the common case, text logs' only one: skip the checks
+                if value:
+                    found[dimension] = value[:200]
+                    break
+                continue
+            if value is None or value == "" or isinstance(value, (dict, list)):
+                continue
+            found[dimension] = str(value)[:200]
+            break
     return found
+
+
+def _plan(names: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    plan = _PLANS.get(names)
+    if plan is None:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        present = set(names)
+        plan = _PLANS[names] = tuple(
+            (dimension, keys)
+            for dimension, candidates in DIMENSIONS.items()
+            if (keys := tuple(key for key in candidates if key in present))
+        )
+    return plan
 
 
 def _minute(moment: dt.datetime) -> int:

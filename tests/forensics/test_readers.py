@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.forensics import ReadStats, read_log, read_metrics, read_traces
+from pytest_prodguard.forensics import (
+    ReadStats,
+    read_log,
+    read_logs,
+    read_metrics,
+    read_traces,
+    triage,
+)
 
 TEXT_LOG = """\
 2025-06-01 12:00:00,120 INFO app.api: request received request_id=r-1
@@ -285,6 +292,64 @@ OTLP = {
         }
     ]
 }
+
+
+class TestLightReading:
+    """``light=True`` (what ``prodguard triage`` reads with) must not change any triage result."""
+
+    MIXED = TEXT_LOG + (
+        "2025-06-01 12:00:03,000 WARNING [app.db] slow query route=/api/v2/cart host=web-2\n"
+        '2025-06-01T12:00:04.5Z INFO shop - msg="a b" user="u 7" version=1.4.0 endpoint=/x\n'
+        "2025-06-01 12:00:05 INFO plain text, no fields at all\n"
+        "INFO:app.cli:started user_id=u-3 hostname=h-1 host=\n"
+        "2025-06-01 12:00:06 INFO app: handled, then logged a traceback user=u-9\n"
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app/shop/cart.py", line 7, in first_item\n'
+        "IndexError: list index out of range\n"
+        "2025-06-01 12:00:07 CRITICAL app: pool exhausted after 3 retries host=web-1\n"
+        + json.dumps({"time": 1748779208, "level": 20, "msg": "ok", "user": {"id": 4}})
+        + "\n"
+        + json.dumps(
+            {
+                "timestamp": "2025-06-01T12:00:09Z",
+                "levelname": "INFO",
+                "exc_type": "KeyError",
+                "exc_value": "'coupon'",
+                "route": "/c",
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "time": "2025-06-01T12:00:10Z",
+                "severity": "error",
+                "event": "boom",
+                "request_id": "r-3",
+                "host": "web-5",
+            }
+        )
+        + "\n"
+        "[1, 2]\n"
+    )
+
+    def test_light_records_keep_what_triage_reads(self, tmp_path):
+        path = write(tmp_path, "mixed.log", self.MIXED)
+        full, light = list(read_log(path)), list(read_log(path, light=True))
+        assert [(r.line, r.time, r.level, dict(r.fields), r.is_error) for r in light] == [
+            (r.line, r.time, r.level, dict(r.fields), r.is_error) for r in full
+        ]
+        assert [r for r in light if r.is_error] == [r for r in full if r.is_error]
+        assert any(r.message and not r.is_error for r in full)
+        assert all(not r.message for r in light if not r.is_error)
+
+    def test_triage_of_a_light_read_is_the_same(self, tmp_path):
+        path = write(tmp_path, "mixed.log", self.MIXED)
+        light_stats: list[ReadStats] = []
+        full_stats: list[ReadStats] = []
+        light = triage(read_logs([path], light_stats, light=True), light_stats).to_dict()
+        full = triage(read_logs([path], full_stats), full_stats).to_dict()
+        assert light == full
+        assert light["errors"] == 5  # ERROR, CRITICAL, a traceback, a JSON exc_type, "error"
 
 
 class TestTraces:
