@@ -72,9 +72,13 @@ class Check:
         return format_bytes(value) if self.unit == "bytes" else format_duration(value)
 
     def interval_text(self) -> str:
-        """``29.8 ms–33.0 ms`` or ``observed`` when there is no interval."""
+        """``29.8 ms–33.0 ms``, a one-sided ``≤ 33.0 ms`` / ``≥ 29.8 ms``, or ``observed``."""
         if self.low == self.high == self.estimate:
             return "observed"
+        if self.low == -math.inf and self.high != math.inf:
+            return f"≤ {self.format_value(self.high)}"
+        if self.high == math.inf and self.low != -math.inf:
+            return f"≥ {self.format_value(self.low)}"
         return f"{self.format_value(self.low)}–{self.format_value(self.high)}"
 
     def to_dict(self) -> dict[str, object]:

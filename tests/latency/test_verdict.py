@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -249,3 +250,27 @@ def test_memory_budget_without_memory_measurement_is_undecided() -> None:
     verdict = judge_samples([0.001] * 20, parse_latency_spec({"p50": "1s", "peak_memory": "1MB"}))
     assert verdict.status == "inconclusive"
     assert "peak memory was not measured" in verdict.details
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "text"),
+    [
+        (0.0298, 0.033, "29.8 ms–33 ms"),
+        (-math.inf, 0.033, "≤ 33 ms"),
+        (0.0298, math.inf, "≥ 29.8 ms"),
+    ],
+)
+def test_a_one_sided_interval_reads_as_a_bound_not_infinity(low, high, text):
+    from pytest_prodguard.latency.checks import Check
+
+    check = Check(
+        name="p95",
+        tier="fail",
+        budget=0.05,
+        status="pass",
+        estimate=0.031,
+        low=low,
+        high=high,
+        n=100,
+    )
+    assert check.interval_text() == text
