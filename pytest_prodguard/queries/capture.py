@@ -39,7 +39,7 @@ class Statement:
 
     ``sql`` is None when the driver was handed something that is not SQL text
     (a script, a composed object that could not be rendered): it still counts,
-    but has no normalised form. ``connection`` is the DB-API connection, kept
+    but has no normalized form. ``connection`` is the DB-API connection, kept
     only so that a failing PostgreSQL budget can ``EXPLAIN`` the statement.
     """
 
@@ -54,7 +54,7 @@ class Statement:
     connection: object = None
 
     @property
-    def normalised(self) -> str | None:
+    def normalized(self) -> str | None:
         """The statement's shape (see :func:`normalize_sql`)."""
         return None if self.sql is None else normalize_sql(self.sql)
 
@@ -85,8 +85,8 @@ class QueryLog:
         return sum(statement.duration for statement in self.statements)
 
     def sql(self) -> list[str]:
-        """The normalised text of each statement, in order (opaque ones as ``<script>``)."""
-        return [statement.normalised or "<script>" for statement in self.statements]
+        """The normalized text of each statement, in order (opaque ones as ``<script>``)."""
+        return [statement.normalized or "<script>" for statement in self.statements]
 
     def clear(self) -> None:
         """Forget what was captured so far (e.g. after the arrange step of a test)."""

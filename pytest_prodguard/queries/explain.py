@@ -30,11 +30,11 @@ def is_read_only(sql: str) -> bool:
 def explain_slowest(
     statements: Sequence[Statement], limit: int = EXPLAINED
 ) -> list[tuple[str, str]]:
-    """``(normalised statement, plan text)`` for the slowest explainable statement shapes."""
+    """``(normalized statement, plan text)`` for the slowest explainable statement shapes."""
     seen: set[str] = set()
     plans: list[tuple[str, str]] = []
     for statement in sorted(statements, key=lambda s: -s.duration):
-        shape = statement.normalised
+        shape = statement.normalized
         if len(plans) >= limit:
             break
         if (

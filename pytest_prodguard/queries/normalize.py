@@ -1,8 +1,8 @@
-"""Normalised SQL: the statement's shape, with literals and parameters replaced.
+"""Normalized SQL: the statement's shape, with literals and parameters replaced.
 
 Two statements that differ only in their values (``WHERE id = 7`` and
 ``WHERE id = 8``, or ``IN (1, 2)`` and ``IN (1, 2, 3)``) have the same
-normalised form, which is what duplicate and N+1 detection group on.
+normalized form, which is what duplicate and N+1 detection group on.
 """
 
 from __future__ import annotations
@@ -42,13 +42,13 @@ def normalize_sql(sql: str) -> str:
     return _SPACE.sub(" ", text).strip().rstrip(";").rstrip()
 
 
-def abbreviate(normalised: str, limit: int = MAX_SHOWN) -> str:
+def abbreviate(normalized: str, limit: int = MAX_SHOWN) -> str:
     """A short form for messages: the select list becomes ``…``, long text is cut.
 
     >>> abbreviate("SELECT child.id, child.name FROM child WHERE child.parent_id = ?")
     'SELECT … FROM child WHERE child.parent_id = ?'
     """
-    return shorten(_SELECT_LIST.sub(r"\1…\3", normalised, count=1), limit)
+    return shorten(_SELECT_LIST.sub(r"\1…\3", normalized, count=1), limit)
 
 
 def shorten(text: str, limit: int = MAX_SHOWN) -> str:

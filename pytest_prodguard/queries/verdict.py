@@ -20,9 +20,9 @@ OPAQUE = "<script>"
 
 @dataclass
 class StatementGroup:
-    """The statements with one normalised form issued from one call site."""
+    """The statements with one normalized form issued from one call site."""
 
-    normalised: str
+    normalized: str
     site: str
     count: int = 0
     total: float = 0.0
@@ -38,9 +38,9 @@ class StatementGroup:
             self.rows = (self.rows or 0) + statement.rowcount
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON view (statement text normalised: no parameter values)."""
+        """A JSON view (statement text normalized: no parameter values)."""
         return {
-            "statement": self.normalised,
+            "statement": self.normalized,
             "site": self.site,
             "count": self.count,
             "total_s": round(self.total, 9),
@@ -91,7 +91,7 @@ class QueryVerdict:
                 format_duration(g.total),
                 format_duration(g.slowest),
                 g.site,
-                shorten(g.normalised),
+                shorten(g.normalized),
             )
             for g in rows[:TABLE_ROWS]
         ]
@@ -150,10 +150,10 @@ def judge(budget: QueryBudget, statements: Sequence[Statement], root: str) -> Qu
 
 
 def group_statements(statements: Sequence[Statement], root: str) -> list[StatementGroup]:
-    """Group by (normalised form, call site), in order of first appearance."""
+    """Group by (normalized form, call site), in order of first appearance."""
     groups: dict[tuple[str, str], StatementGroup] = {}
     for statement in statements:
-        key = (statement.normalised or OPAQUE, site_of(statement, root))
+        key = (statement.normalized or OPAQUE, site_of(statement, root))
         group = groups.get(key)
         if group is None:
             group = groups[key] = StatementGroup(*key)
@@ -196,7 +196,7 @@ def _time_rules(
         rules.append(
             f"per_statement_max_time={format_duration(limit)}: "
             f"{len(slow)} statement(s) took longer; "
-            f"slowest {format_duration(worst.duration)}: {abbreviate(worst.normalised or OPAQUE)} "
+            f"slowest {format_duration(worst.duration)}: {abbreviate(worst.normalized or OPAQUE)} "
             f"from {site_of(worst, root)}"
         )
     return rules
@@ -209,7 +209,7 @@ def _duplicate_rules(budget: QueryBudget, groups: Sequence[StatementGroup]) -> l
     rules = []
     by_shape: dict[str, list[StatementGroup]] = {}
     for group in groups:
-        by_shape.setdefault(group.normalised, []).append(group)
+        by_shape.setdefault(group.normalized, []).append(group)
     for shape, sites in by_shape.items():
         looped = [g for g in sites if g.count > limit]
         for group in looped:
@@ -231,6 +231,6 @@ def _sites(groups: Sequence[StatementGroup], shown: int = 3) -> str:
 def n_plus_one_message(group: StatementGroup) -> str:
     """``N+1: 10 × SELECT … FROM child WHERE parent_id = ? from app/models.py:42 (...)``."""
     return (
-        f"N+1: {group.count} × {abbreviate(group.normalised)} from {group.site} "
+        f"N+1: {group.count} × {abbreviate(group.normalized)} from {group.site} "
         f"(issued in a loop); {N_PLUS_ONE_ADVICE}"
     )

@@ -1,4 +1,4 @@
-"""The queries package without pytest: normalising, budgets, verdicts, capture on real SQLite."""
+"""The queries package without pytest: normalizing, budgets, verdicts, capture on real SQLite."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ HERE = __file__
         ("SELECT a FROM t WHERE %(x)s::VARCHAR[] = b", "SELECT a FROM t WHERE ? = b"),
     ],
 )
-def test_normalised_form_replaces_values_and_collapses_lists(sql: str, expected: str) -> None:
+def test_normalized_form_replaces_values_and_collapses_lists(sql: str, expected: str) -> None:
     assert normalize_sql(sql) == expected
 
 
