@@ -190,32 +190,69 @@ def replay_statistic(
         return Check(statistic, tier, budget, INCONCLUSIVE, math.nan, -math.inf, math.inf, 0)
     if not looks:
         looks, planned, look_times = (len(samples),), (len(samples),), None
-    alphas_fail, alphas_pass = statistic_alphas(statistic, planned, confidence, fail_from)
+    alphas = statistic_alphas(statistic, planned, confidence, fail_from)
     if prefix is None:
 
         def prefix(size: int) -> Sequence[float]:
             return samples[:size]
 
     if statistic == "max":
-        return _replay_max(budget, tier, prefix(looks[-1]), looks, look_times)
+        return max_check(budget, tier, prefix(looks[-1]), looks, look_times)
     check = None
     for index, size in enumerate(looks):
         values = prefix(size)
-        status, estimate, low, high = evaluate_statistic(
-            statistic,
-            sorted(values),
-            values,
-            budget,
-            alphas_fail[min(index, len(alphas_fail) - 1)],
-            alphas_pass[min(index, len(alphas_pass) - 1)],
-        )
         elapsed = look_times[index] if look_times is not None else None
-        check = Check(statistic, tier, budget, status, estimate, low, high, size, elapsed)
-        if status != INCONCLUSIVE:
+        look = Look(index, size, elapsed, values, sorted(values))
+        check = look_check(statistic, tier, budget, alphas, look)
+        if check.status != INCONCLUSIVE:
             break
     assert check is not None
+    return with_pass_size_note(check, confidence)
+
+
+@dataclass(frozen=True)
+class Look:
+    """The values judged at one look: look ``index`` (0 = first), of ``size`` rounds.
+
+    ``elapsed`` is the sampling time at the look (None when unknown), ``ordered``
+    the ``values`` sorted.
+    """
+
+    index: int
+    size: int
+    elapsed: float | None
+    values: Sequence[float]
+    ordered: Sequence[float]
+
+
+def look_check(
+    statistic: str,
+    tier: str,
+    budget: float,
+    alphas: tuple[Sequence[float], Sequence[float]],
+    look: Look,
+) -> Check:
+    """One budget at one look, spending that look's share of ``alphas`` (fail side, pass side).
+
+    ``alphas`` are :func:`statistic_alphas` of the planned looks; look i spends
+    planned look i's share (a look beyond the plan, the last share).
+    """
+    alphas_fail, alphas_pass = alphas
+    status, estimate, low, high = evaluate_statistic(
+        statistic,
+        look.ordered,
+        look.values,
+        budget,
+        alphas_fail[min(look.index, len(alphas_fail) - 1)],
+        alphas_pass[min(look.index, len(alphas_pass) - 1)],
+    )
+    return Check(statistic, tier, budget, status, estimate, low, high, look.size, look.elapsed)
+
+
+def with_pass_size_note(check: Check, confidence: float) -> Check:
+    """``check``, with :func:`pass_size_note` when undecided for want of an upper bound."""
     if check.status == INCONCLUSIVE and math.isinf(check.high):
-        check = replace(check, note=pass_size_note(statistic, check, confidence))
+        return replace(check, note=pass_size_note(check.name, check, confidence))
     return check
 
 
@@ -251,13 +288,18 @@ def _round_up(seconds: float) -> str:
     return f"{math.ceil(seconds / step - 1e-9) * step:.3g}"
 
 
-def _replay_max(
+def max_check(
     budget: float,
     tier: str,
     samples: Sequence[float],
     looks: Sequence[int],
     look_times: Sequence[float] | None,
 ) -> Check:
+    """A ``max`` budget on the values of the last look (``looks[-1]`` rounds), judged once.
+
+    It fails at the first round above the budget (``n`` = that round) and
+    passes otherwise, on the observed samples: a maximum has no confidence bound.
+    """
     total = looks[-1]
     for index, value in enumerate(samples[:total]):
         if value > budget:

@@ -40,8 +40,9 @@ because the point estimate must also exceed the tolerance).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from pytest_prodguard.latency.baseline import (
     RATIO,
@@ -50,11 +51,25 @@ from pytest_prodguard.latency.baseline import (
     BaselineRun,
     run_reference_time,
 )
+from pytest_prodguard.latency.decisions import (
+    MIN_PAIRS,
+    ComparisonDecision,
+    Decisions,
+    undecided_state,
+)
+
+# The comparison's state and setup live a floor below (with the sampler's decisions that
+# carry them); this module, their first home, re-exports them.
+from pytest_prodguard.latency.decisions import ComparisonSetup as ComparisonSetup
+from pytest_prodguard.latency.decisions import ComparisonState as ComparisonState
+from pytest_prodguard.latency.decisions import ComponentChoice as ComponentChoice
 from pytest_prodguard.latency.environment import fingerprint_label
 from pytest_prodguard.latency.measurement import (
     COMBINED,
     COMPONENTS,
     Measurement,
+    RoundRecord,
+    paired_log_ratios,
     reference_round_times,
 )
 from pytest_prodguard.latency.sequential import allocate_alpha, side_alpha
@@ -91,35 +106,6 @@ MIN_RUNS_TO_CHOOSE = 5
 #: share of the combined reference's: small differences are noise, and picking the
 #: smallest of three noisy spreads would understate the spread that is used.
 CHOOSE_FACTOR = 0.8
-_MIN_PAIRS = 3
-
-
-@dataclass(frozen=True)
-class ComparisonState:
-    """The comparison at one look (log scale: ``d``, ``low``, ``high``)."""
-
-    status: str
-    decided: bool
-    d: float
-    low: float
-    high: float
-    within_low: float
-    within_high: float
-    pairs: int
-    sigma_between: float
-    dof: float
-    slope: float = 0.0
-    speed_shift: float = 0.0
-
-
-def _undecided(
-    count: int, d: float = math.nan, sigma: float = math.nan, dof: float = math.nan
-) -> ComparisonState:
-    """State of a look that cannot judge yet (too few pairs, or no alpha to spend)."""
-    infinite = math.inf
-    return ComparisonState(
-        INCONCLUSIVE, False, d, -infinite, infinite, -infinite, infinite, count, sigma, dof
-    )
 
 
 def select_runs(
@@ -179,37 +165,6 @@ def project_runs(runs: Sequence[BaselineRun], component: str) -> list[BaselineRu
         if value is not None:
             projected.append(replace(run, statistic=value))
     return projected
-
-
-@dataclass(frozen=True)
-class ComponentChoice:
-    """The reference component a comparison divides by, and why.
-
-    ``spreads`` maps each component considered to the pooled between-run spread
-    of its statistic over the runs it keeps (empty when there was no choice).
-    """
-
-    component: str = COMBINED
-    spreads: Mapping[str, float] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        """One line for the details section ('' when the combined reference was the default)."""
-        if not self.spreads:
-            return ""
-        others = ", ".join(
-            f"{name} {spread:.1%}"
-            for name, spread in self.spreads.items()
-            if name != self.component
-        )
-        why = (
-            "tracked this test best"
-            if self.component != COMBINED
-            else "kept, no component did clearly better"
-        )
-        return (
-            f"  reference component: {self.component} ({why}); spread of the saved runs "
-            f"{self.spreads[self.component]:.1%}, against {others}"
-        )
 
 
 def choose_component(runs: Sequence[BaselineRun], prior_sigma: float) -> ComponentChoice:
@@ -353,15 +308,15 @@ def evaluate_comparison(
     their statistic for it, :func:`project_runs`).
     """
     count = len(values)
-    if count < _MIN_PAIRS or alpha <= 0 or not runs:
-        return _undecided(count)
+    if count < MIN_PAIRS or alpha <= 0 or not runs:
+        return undecided_state(count)
     ordered = sorted(values)
     model = baseline_model(runs, prior_sigma, log_reference, component=component)
     center, sigma, dof = model.center, model.sigma, model.dof
     d = sample_quantile(ordered, 0.5) - center
     low_w, high_w = quantile_bounds(ordered, 0.5, alpha, alpha)
     if not (math.isfinite(low_w) and math.isfinite(high_w)):
-        return _undecided(count, d, sigma, dof)
+        return undecided_state(count, d, sigma, dof)
     within_low, within_high = low_w - center, high_w - center
     between = sigma * model.scale
     se_base = math.sqrt(math.fsum(run.statistic_se**2 for run in runs) / len(runs) ** 2)
@@ -410,7 +365,7 @@ def comparison_alphas(pair_counts: Sequence[int], confidence: float) -> list[flo
         pair_counts,
         side_alpha(confidence) / 2,
         lambda pairs, alpha: (
-            pairs >= _MIN_PAIRS and alpha > 0 and pairs * math.log(0.5) <= math.log(alpha)
+            pairs >= MIN_PAIRS and alpha > 0 and pairs * math.log(0.5) <= math.log(alpha)
         ),
     )
 
@@ -425,83 +380,104 @@ def raw_log_values(samples: Sequence[float], rounds: int) -> list[float]:
     return [math.log(max(value, 1e-12)) for value in samples[:rounds]]
 
 
-def _values(
-    measurement: Measurement, kind: str, rounds: int, component: str = COMBINED
-) -> list[float]:
-    if kind == RATIO:
-        return measurement.paired_log_ratios(rounds, component)
-    return raw_log_values(measurement.samples, rounds)
-
-
-def _pair_counts(measurement: Measurement, sizes: Sequence[int], kind: str) -> list[int]:
+def pair_counts(record: RoundRecord, sizes: Sequence[int], kind: str) -> list[int]:
+    """Values the statistic has at looks of ``sizes`` rounds: reference pairs, or rounds (RAW)."""
     if kind != RATIO:
         return list(sizes)
-    return [sum(1 for index in measurement.reference_index if index < size) for size in sizes]
+    return [sum(1 for index in record.reference_index if index < size) for size in sizes]
 
 
-def _planned_pair_counts(measurement: Measurement, kind: str) -> list[int]:
+def planned_pair_counts(planned: Sequence[int], every: int, kind: str) -> list[int]:
+    """Values the statistic will have at each planned look (a reference round every ``every``)."""
     if kind != RATIO:
-        return list(measurement.planned_looks)
-    every = max(1, measurement.reference_every)
-    return [size // every for size in measurement.planned_looks]
+        return list(planned)
+    return [size // max(1, every) for size in planned]
+
+
+def look_state(
+    record: RoundRecord,
+    rounds: int,
+    setup: ComparisonSetup,
+    tolerance: float,
+    alpha: float,
+    confidence: float,
+    *,
+    final: bool,
+) -> ComparisonState:
+    """The comparison at a look of the first ``rounds`` rounds of ``record``.
+
+    The statistic's values are the paired log ratios (ratio statistic) or the
+    log per-call times (raw); on the same machine the ratio's baseline is
+    predicted at the reference speed of those rounds (:func:`baseline_model`).
+    ``final`` marks the last look a measurement takes (:func:`evaluate_comparison`).
+    """
+    component = setup.component
+    if setup.kind == RATIO:
+        values = paired_log_ratios(
+            record.samples,
+            record.reference_index,
+            record.reference_python,
+            record.reference_native,
+            rounds,
+            component,
+        )
+    else:
+        values = raw_log_values(record.samples, rounds)
+    adjusted = setup.kind == RATIO and not setup.cross_machine
+    log_reference = (
+        look_log_reference(
+            record.reference_index,
+            record.reference_python,
+            record.reference_native,
+            rounds,
+            component,
+        )
+        if adjusted
+        else None
+    )
+    return evaluate_comparison(
+        values,
+        setup.runs,
+        tolerance,
+        alpha,
+        setup.prior_sigma,
+        between_alpha=between_alpha(confidence),
+        final=final,
+        log_reference=log_reference,
+        component=component,
+    )
 
 
 def replay_comparison(
-    measurement: Measurement,
-    runs: Sequence[BaselineRun],
-    tolerance: float,
-    prior_sigma: float,
-    kind: str,
-    *,
-    speed_adjusted: bool = True,
-    component: str = COMBINED,
-) -> tuple[ComparisonState, int, float | None]:
-    """Replay the measurement's looks; return the deciding state, its rounds and sampling time.
+    measurement: Measurement, setup: ComparisonSetup, tolerance: float
+) -> ComparisonDecision:
+    """Replay the measurement's looks: the first deciding look's state, or the last look's.
 
-    With ``speed_adjusted`` (same-machine runs, ratio statistic) each look
-    predicts the baseline at the reference speed of the rounds taken so far.
-    ``component`` is the reference the statistic divides by (``runs`` projected
-    onto it, :func:`project_runs`).
+    Look i spends the within-run alpha of planned look i; without looks the
+    whole measurement is one look with the whole alpha. Used when the sampler's
+    :class:`~.decisions.Decisions` are not at hand (external samples, a
+    measurement judged against another baseline or tolerance).
     """
     looks = measurement.looks or (measurement.n,)
-    planned = (
-        _planned_pair_counts(measurement, kind)
+    counts = (
+        planned_pair_counts(measurement.planned_looks, measurement.reference_every, setup.kind)
         if measurement.looks
-        else _pair_counts(measurement, looks, kind)
+        else pair_counts(measurement, looks, setup.kind)
     )
-    alphas = comparison_alphas(planned, measurement.confidence)
-    state: ComparisonState | None = None
-    rounds, elapsed = looks[-1], None
+    alphas = comparison_alphas(counts, measurement.confidence)
+    decision: ComparisonDecision | None = None
     for index, size in enumerate(looks):
         alpha = alphas[min(index, len(alphas) - 1)]
         final = index == len(looks) - 1
-        state = evaluate_comparison(
-            _values(measurement, kind, size, component),
-            runs,
-            tolerance,
-            alpha,
-            prior_sigma,
-            between_alpha=between_alpha(measurement.confidence),
-            final=final,
-            log_reference=(
-                look_log_reference(
-                    measurement.reference_index,
-                    measurement.reference_python,
-                    measurement.reference_native,
-                    size,
-                    component,
-                )
-                if speed_adjusted and kind == RATIO
-                else None
-            ),
-            component=component,
+        state = look_state(
+            measurement, size, setup, tolerance, alpha, measurement.confidence, final=final
         )
-        rounds = size
         elapsed = measurement.look_times[index] if index < len(measurement.look_times) else None
+        decision = ComparisonDecision(setup, tolerance, state, size, elapsed)
         if state.decided:
             break
-    assert state is not None
-    return state, rounds, elapsed
+    assert decision is not None
+    return decision
 
 
 @dataclass(frozen=True)
@@ -594,26 +570,6 @@ def _headline(
     return f"latency unchanged vs baseline: {value}, tolerance +{percent} {tail}"
 
 
-@dataclass(frozen=True)
-class ComparisonSetup:
-    """Which baseline runs a comparison uses, with which statistic and prior.
-
-    ``runs`` carry their statistic for ``choice.component`` (:func:`project_runs`).
-    """
-
-    runs: tuple[BaselineRun, ...]
-    cross_machine: bool
-    prior_sigma: float
-    kind: str
-    left_out: int = 0
-    choice: ComponentChoice = field(default_factory=ComponentChoice)
-
-    @property
-    def component(self) -> str:
-        """The reference component the statistic divides by."""
-        return self.choice.component
-
-
 def prepare_comparison(
     baseline: Baseline, fingerprint: dict[str, str], *, has_reference: bool
 ) -> ComparisonSetup:
@@ -633,7 +589,14 @@ def prepare_comparison(
     choice = choose_component(runs, prior) if kind == RATIO and not cross else ComponentChoice()
     kept = leave_out_outliers(project_runs(runs, choice.component), prior)
     return ComparisonSetup(
-        tuple(kept), cross, prior, kind, left_out=len(runs) - len(kept), choice=choice
+        tuple(kept),
+        cross,
+        prior,
+        kind,
+        left_out=len(runs) - len(kept),
+        choice=choice,
+        baseline=baseline,
+        fingerprint=MappingProxyType(dict(fingerprint)),
     )
 
 
@@ -660,30 +623,56 @@ def leave_out_outliers(runs: Sequence[BaselineRun], prior_sigma: float) -> list[
 
 
 def compare_to_baseline(
-    measurement: Measurement, baseline: Baseline, *, tolerance: float, nodeid: str = ""
+    measurement: Measurement,
+    baseline: Baseline,
+    *,
+    tolerance: float,
+    nodeid: str = "",
+    decisions: Decisions | None = None,
 ) -> ComparisonVerdict:
     """Compare ``measurement`` with ``baseline`` at ``tolerance`` (0.1 = fail above +10%).
 
     ``tolerance`` is a parsed fraction (``settings.parse_tolerance`` validates user input).
+    ``decisions`` from the sampler that took ``measurement`` against this
+    ``baseline`` at this ``tolerance`` (:func:`.sampler.measure_with_decisions`)
+    carry the setup prepared before sampling and the look that decided: they
+    are used as they are and nothing is evaluated again. Without them (or for
+    another measurement, baseline or tolerance) the setup is prepared here and
+    the sampler's looks are replayed (:func:`replay_comparison`).
     """
     fingerprint = dict(measurement.fingerprint)
-    setup = prepare_comparison(
-        baseline, fingerprint, has_reference=len(measurement.paired_log_ratios()) >= _MIN_PAIRS
+    decision = (
+        decisions.comparison_for(measurement, baseline, tolerance)
+        if decisions is not None
+        else None
     )
+    if decision is None:
+        decision = _replayed(measurement, baseline, fingerprint, tolerance)
+    return _verdict(measurement, decision, fingerprint, nodeid)
+
+
+def _replayed(
+    measurement: Measurement, baseline: Baseline, fingerprint: dict[str, str], tolerance: float
+) -> ComparisonDecision:
+    """The comparison decided from scratch: the setup prepared, then the looks replayed."""
+    setup = prepare_comparison(
+        baseline, fingerprint, has_reference=len(measurement.paired_log_ratios()) >= MIN_PAIRS
+    )
+    if not setup.runs:
+        return ComparisonDecision(setup, tolerance, undecided_state(0), measurement.n, None)
+    return replay_comparison(measurement, setup, tolerance)
+
+
+def _verdict(
+    measurement: Measurement,
+    decision: ComparisonDecision,
+    fingerprint: dict[str, str],
+    nodeid: str,
+) -> ComparisonVerdict:
+    """The verdict, headline and details of a decided comparison."""
+    setup, state, tolerance = decision.setup, decision.state, decision.tolerance
     runs, cross, prior, kind = list(setup.runs), setup.cross_machine, setup.prior_sigma, setup.kind
-    if runs:
-        state, rounds, elapsed = replay_comparison(
-            measurement,
-            runs,
-            tolerance,
-            prior,
-            kind,
-            speed_adjusted=not cross,
-            component=setup.component,
-        )
-    else:
-        state = _undecided(0)
-        rounds, elapsed = measurement.n, None
+    rounds, elapsed = decision.rounds, decision.elapsed
     label = _label(runs, fingerprint, cross)
     ratio, low, high = math.exp(state.d), math.exp(state.low), math.exp(state.high)
     time_text = f", {elapsed:.2g} s" if elapsed is not None else ""

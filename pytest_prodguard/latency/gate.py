@@ -24,6 +24,7 @@ from pytest_prodguard.results import GuardResult
 if TYPE_CHECKING:
     from pytest_prodguard.latency.baseline import Baseline
     from pytest_prodguard.latency.compare import ComparisonVerdict
+    from pytest_prodguard.latency.decisions import Decisions
     from pytest_prodguard.latency.measurement import Measurement
     from pytest_prodguard.latency.spec import LatencySpec
     from pytest_prodguard.latency.verdict import LatencyVerdict
@@ -62,6 +63,8 @@ class MeasuredCall:
     #: Seconds other concerns spent inside the measurement (see timeaccounts), and its wall time.
     accounts: dict[str, float] = field(default_factory=dict)
     wall: float = 0.0
+    #: What the sampler's looks decided (each budget and the comparison, once), when it sampled.
+    decisions: Decisions | None = None
 
     def status(self) -> str:
         """pass | fail | warn | inconclusive | improved | recorded | not-judged."""
@@ -181,7 +184,7 @@ class TestGate:
         Coroutine functions are awaited in a fresh event loop and generators
         consumed (:mod:`pytest_prodguard.latency.callables`).
         """
-        from pytest_prodguard.latency.sampler import measure
+        from pytest_prodguard.latency.sampler import measure_with_decisions
         from pytest_prodguard.timeaccounts import accounting
 
         label, thunk = self._prepare(fn, args, kwargs)
@@ -194,16 +197,18 @@ class TestGate:
         plan = self._plan(label)
         with self._interruptible(label, thunk) as partial, accounting() as spent:
             start = time.perf_counter()
-            measurement = measure(fn, args, kwargs, on_interrupt=partial.append, **plan.options)
+            measurement, decisions = measure_with_decisions(
+                fn, args, kwargs, on_interrupt=partial.append, **plan.options
+            )
             wall = time.perf_counter() - start
-        self._record(label, thunk, measurement, plan, spent=(spent, wall))
+        self._record(label, thunk, measurement, plan, spent=(spent, wall), decisions=decisions)
         return measurement
 
     async def measure_async(
         self, fn: Callable[..., object], args: Sequence[object], kwargs: Mapping[str, object]
     ) -> Measurement:
         """:meth:`measure`, awaiting ``fn`` in the running event loop (an async test's)."""
-        from pytest_prodguard.latency.sampler import measure_async
+        from pytest_prodguard.latency.sampler import measure_with_decisions_async
         from pytest_prodguard.timeaccounts import accounting
 
         label, thunk = self._prepare(fn, args, kwargs)
@@ -213,7 +218,7 @@ class TestGate:
             plan.options["spec"] = None
         with self._interruptible(label, thunk) as partial, accounting() as spent:
             start = time.perf_counter()
-            measurement = await measure_async(
+            measurement, decisions = await measure_with_decisions_async(
                 fn, args, kwargs, on_interrupt=partial.append, **plan.options
             )
             wall = time.perf_counter() - start
@@ -223,7 +228,15 @@ class TestGate:
             )
             return measurement
         # The profile baseline would need a second event loop inside the running one.
-        self._record(label, thunk, measurement, plan, profile_baseline=False, spent=(spent, wall))
+        self._record(
+            label,
+            thunk,
+            measurement,
+            plan,
+            profile_baseline=False,
+            spent=(spent, wall),
+            decisions=decisions,
+        )
         return measurement
 
     def _prepare(
@@ -294,15 +307,17 @@ class TestGate:
         *,
         profile_baseline: bool = True,
         spent: tuple[dict[str, float], float] | None = None,
+        decisions: Decisions | None = None,
     ) -> None:
         """Judge the measurement (unless a tracer ran) and save it when asked.
 
-        ``spent``: the time accounts' seconds inside the measurement, and its wall time.
+        ``spent``: the time accounts' seconds inside the measurement, and its wall time;
+        ``decisions``: what the sampler's looks decided (judged once, not replayed).
         """
         if plan.not_judged is not None:
             self.calls.append(MeasuredCall(label, thunk, measurement, not_judged=plan.not_judged))
             return
-        call = MeasuredCall(label, thunk, measurement, note=plan.note)
+        call = MeasuredCall(label, thunk, measurement, note=plan.note, decisions=decisions)
         if spent is not None:
             call.accounts, call.wall = spent
         self._judge(call, plan.baseline)
@@ -411,7 +426,11 @@ class TestGate:
         tolerance = self.settings.baseline_compare
         if baseline is not None and tolerance is not None:
             call.comparison = compare_to_baseline(
-                call.measurement, baseline, tolerance=tolerance, nodeid=self.display_id
+                call.measurement,
+                baseline,
+                tolerance=tolerance,
+                nodeid=self.display_id,
+                decisions=call.decisions,
             )
         if self.spec is not None:
             call.verdict = judge(
@@ -420,6 +439,7 @@ class TestGate:
                 inconclusive=policy,
                 comparison=call.comparison,
                 nodeid=self.display_id,
+                decisions=call.decisions,
             )
         self.calls.append(call)
 

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol
 
 from pytest_prodguard.latency.stats import quantile_bounds, sample_quantile
 
@@ -124,6 +125,26 @@ def normalized_samples(
             group += 1
         result.append(value * factors[group])
     return result
+
+
+class RoundRecord(Protocol):
+    """Rounds timed so far: a :class:`Measurement`, or the sampler's rounds between looks."""
+
+    @property
+    def samples(self) -> Sequence[float]:
+        """Per-call seconds of each round, in order."""
+
+    @property
+    def reference_index(self) -> Sequence[int]:
+        """The target round each reference round followed."""
+
+    @property
+    def reference_python(self) -> Sequence[float]:
+        """Seconds of each reference round's interpreter component."""
+
+    @property
+    def reference_native(self) -> Sequence[float]:
+        """Seconds of each reference round's native component."""
 
 
 def _empty() -> Mapping[str, object]:

@@ -28,32 +28,21 @@ import functools
 import gc
 import math
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, cast
 
 from pytest_prodguard.latency import callables
-from pytest_prodguard.latency.baseline import RATIO, Baseline, nominal_reference
-from pytest_prodguard.latency.checks import INCONCLUSIVE, evaluate_statistic, statistic_alphas
-from pytest_prodguard.latency.compare import (
-    ComparisonSetup,
-    between_alpha,
-    comparison_alphas,
-    evaluate_comparison,
-    look_log_reference,
-    prepare_comparison,
-    raw_log_values,
-)
+from pytest_prodguard.latency.baseline import Baseline, nominal_reference
+from pytest_prodguard.latency.compare import prepare_comparison
+from pytest_prodguard.latency.decisions import ComparisonSetup, Decisions
 from pytest_prodguard.latency.environment import (
     describe_environment,
     machine_fingerprint,
     snapshot_processes,
 )
-from pytest_prodguard.latency.measurement import (
-    Measurement,
-    normalized_samples,
-    paired_log_ratios,
-)
+from pytest_prodguard.latency.looks import LookJudge, Rounds, needs_looks
+from pytest_prodguard.latency.measurement import Measurement
 from pytest_prodguard.latency.memory import (
     MemoryPeak,
     measure_peak_memory,
@@ -83,121 +72,6 @@ BASELINE_SAVE_SECONDS = RECORDING_SECONDS
 REFERENCE_SHARE = 0.25
 _WARMUP_MIN_SHARE = 0.025
 _WARMUP_MAX_SHARE = 0.10
-
-
-@dataclass
-class _Run:
-    """Mutable state of one sampling run."""
-
-    samples: list[float] = field(default_factory=list)
-    walls: list[float] = field(default_factory=list)
-    reference_index: list[int] = field(default_factory=list)
-    reference_python: list[float] = field(default_factory=list)
-    reference_native: list[float] = field(default_factory=list)
-    looks: list[int] = field(default_factory=list)
-    look_times: list[float] = field(default_factory=list)
-    cpu_wait_seconds: float = 0.0
-    cpu_wait_rounds: int = 0
-
-
-class _StopRule:
-    """Decides at a look whether every fail-tier budget and the comparison are decided."""
-
-    def __init__(
-        self,
-        spec: LatencySpec | None,
-        planned: Sequence[int],
-        every: int,
-        setup: ComparisonSetup | None,
-        tolerance: float | None,
-        nominal_reference: float | None = None,
-        *,
-        within_run: bool = False,
-        fail_from: int = 0,
-    ) -> None:
-        confidence = spec.confidence if spec else DEFAULT_CONFIDENCE
-        self._nominal = nominal_reference
-        self._normalize = nominal_reference is not None or within_run
-        self._budgets = {
-            name: value for name, value in (spec.budgets.items() if spec else ()) if name != "max"
-        }
-        self._alphas = {
-            name: statistic_alphas(name, planned, confidence, fail_from) for name in self._budgets
-        }
-        self._setup = setup if setup is not None and setup.runs and tolerance is not None else None
-        self._tolerance = tolerance or 0.0
-        pair_counts = [
-            size // every if setup is not None and setup.kind == RATIO else size for size in planned
-        ]
-        self._comparison_alphas = comparison_alphas(pair_counts, confidence)
-        self._between_alpha = between_alpha(confidence)
-
-    def judged_samples(self, run: _Run) -> list[float]:
-        """The samples budgets are judged on: normalized to the typical speed when asked."""
-        if not self._normalize or not run.reference_index:
-            return run.samples
-        return normalized_samples(
-            run.samples,
-            run.reference_index,
-            run.reference_python,
-            run.reference_native,
-            self._nominal,
-            len(run.samples),
-        )
-
-    @property
-    def sequential(self) -> bool:
-        """True when anything needs deciding (otherwise the run only records)."""
-        return bool(self._budgets) or self._setup is not None
-
-    def decided(self, run: _Run, look: int) -> bool:
-        """True when every budget and the comparison are decided at this look."""
-        values = self.judged_samples(run)
-        ordered = sorted(values)
-        for name, budget in self._budgets.items():
-            fail_alphas, pass_alphas = self._alphas[name]
-            status = evaluate_statistic(
-                name, ordered, values, budget, fail_alphas[look], pass_alphas[look]
-            )[0]
-            if status == INCONCLUSIVE:
-                return False
-        if self._setup is not None:
-            n = len(run.samples)
-            if self._setup.kind == RATIO:
-                values = paired_log_ratios(
-                    run.samples,
-                    run.reference_index,
-                    run.reference_python,
-                    run.reference_native,
-                    n,
-                    self._setup.component,
-                )
-            else:
-                values = raw_log_values(run.samples, n)
-            adjusted = self._setup.kind == RATIO and not self._setup.cross_machine
-            state = evaluate_comparison(
-                values,
-                self._setup.runs,
-                self._tolerance,
-                self._comparison_alphas[look],
-                self._setup.prior_sigma,
-                between_alpha=self._between_alpha,
-                log_reference=(
-                    look_log_reference(
-                        run.reference_index,
-                        run.reference_python,
-                        run.reference_native,
-                        n,
-                        self._setup.component,
-                    )
-                    if adjusted
-                    else None
-                ),
-                component=self._setup.component,
-            )
-            if not state.decided:
-                return False
-        return True
 
 
 def _pass_anchors(spec: LatencySpec | None) -> list[int]:
@@ -230,14 +104,22 @@ def sample(source: Source, spec: LatencySpec | None, **options: Any) -> Measurem
 
     The options are those of :func:`_sampling_steps`, which documents the procedure.
     """
+    return sample_with_decisions(source, spec, **options)[0]
+
+
+def sample_with_decisions(
+    source: Source, spec: LatencySpec | None, **options: Any
+) -> tuple[Measurement, Decisions]:
+    """:func:`sample`, with what its looks decided (for :func:`.verdict.judge` and
+    :func:`.compare.compare_to_baseline`, which then evaluate nothing again)."""
     steps = _sampling_steps(source, spec, **options)
     reply: object = None
     while True:
         try:
             name, arguments = steps.send(reply)
         except StopIteration as done:
-            measurement: Measurement = done.value
-            return measurement
+            result: tuple[Measurement, Decisions] = done.value
+            return result
         try:
             reply = source.warm_up(*arguments) if name == _WARM_UP else source.target()  # type: ignore[arg-type]
         except BaseException as exc:
@@ -249,14 +131,21 @@ async def sample_async(
     source: AsyncCallableSource, spec: LatencySpec | None, **options: Any
 ) -> Measurement:
     """:func:`sample` for an awaited callable, in the running event loop."""
+    return (await sample_with_decisions_async(source, spec, **options))[0]
+
+
+async def sample_with_decisions_async(
+    source: AsyncCallableSource, spec: LatencySpec | None, **options: Any
+) -> tuple[Measurement, Decisions]:
+    """:func:`sample_with_decisions` for an awaited callable, in the running event loop."""
     steps = _sampling_steps(source, spec, **options)
     reply: object = None
     while True:
         try:
             name, arguments = steps.send(reply)
         except StopIteration as done:
-            measurement: Measurement = done.value
-            return measurement
+            result: tuple[Measurement, Decisions] = done.value
+            return result
         try:
             if name == _WARM_UP:
                 reply = await source.warm_up_async(*arguments)  # type: ignore[arg-type]
@@ -279,8 +168,10 @@ def _sampling_steps(
     normalize_within_run: bool = False,
     min_seconds: float = 0.0,
     on_interrupt: Callable[[Measurement], object] | None = None,
-) -> Generator[_Request, object, Measurement]:
+) -> Generator[_Request, object, tuple[Measurement, Decisions]]:
     """The adaptive sampling procedure on ``source``, as steps; returns the Measurement.
+
+    It returns, too, what the looks decided (:class:`.looks.LookJudge`).
 
     Every call into the code under test is a step the driver performs (a
     warm-up, a timed round), so that :func:`sample` calls and
@@ -311,7 +202,7 @@ def _sampling_steps(
         _WARMUP_MAX_SHARE * max_time,
     )
     warm = cast(WarmUp, (yield (_WARM_UP, warm_up_arguments)))
-    run = _Run()
+    run = Rounds()
     first = None
     round_cost = warm.per_call * source.batch
     if not math.isfinite(round_cost) or round_cost <= 0:
@@ -323,14 +214,13 @@ def _sampling_steps(
     reference_cost = 2 * (probe.python + probe.native)
     every = max(1, math.ceil(reference_cost / (REFERENCE_SHARE * round_cost)))
     cost = round_cost + reference_cost / every + overhead_per_round
-    provisional = _StopRule(spec, (), every, setup, tolerance)
-    if provisional.sequential:
+    if needs_looks(spec, setup, tolerance):
         planned = plan_looks(max(1, math.floor(max_time / cost)), anchors=_pass_anchors(spec))
         time_limit = max_time
     else:
         planned, time_limit = (), min(RECORDING_SECONDS, max_time)
     fail_from = first_fail_look(planned, cost)
-    rule = _StopRule(
+    judge = LookJudge(
         spec,
         planned,
         every,
@@ -364,19 +254,20 @@ def _sampling_steps(
 
     try:
         reason = yield from _rounds(
-            source, run, rule, planned, every, first, start, floor, time_limit
+            source, run, judge, planned, every, first, start, floor, time_limit
         )
     except BaseException:
         if on_interrupt is not None:
             on_interrupt(record("interrupted"))
         raise
-    return record(reason)
+    measurement = record(reason)
+    return measurement, judge.decisions(measurement)
 
 
 def _rounds(
     source: Source,
-    run: _Run,
-    rule: _StopRule,
+    run: Rounds,
+    judge: LookJudge,
     planned: Sequence[int],
     every: int,
     first: Round | None,
@@ -406,7 +297,8 @@ def _rounds(
         if planned and n == planned[next_look]:
             run.looks.append(n)
             run.look_times.append(elapsed)
-            if decided_at is None and rule.decided(run, next_look):
+            decided = judge.look(run, final=next_look == len(planned) - 1)
+            if decided_at is None and decided:
                 decided_at = next_look
             if decided_at is not None and elapsed >= floor:
                 reason = "decided"
@@ -423,6 +315,7 @@ def _rounds(
             if planned:
                 run.looks.append(n)
                 run.look_times.append(elapsed)
+                judge.look(run, final=True)
                 reason = "max_time"
             break
     return reason
@@ -432,7 +325,7 @@ def _measurement(
     source: Source,
     spec: LatencySpec | None,
     warm: WarmUp,
-    run: _Run,
+    run: Rounds,
     planned: Sequence[int],
     every: int,
     reason: str,
@@ -509,8 +402,41 @@ def measure(
 
     Coroutine functions are awaited in a fresh event loop and generators consumed
     fully (:mod:`.callables`); inside a running event loop use :func:`measure_async`.
+    :func:`measure_with_decisions` also returns what the looks decided.
     """
     options = _Options(spec, baseline, tolerance, normalize, min_seconds, on_interrupt)
+    return _measure_any(fn, args, kwargs, options)[0]
+
+
+def measure_with_decisions(
+    fn: Callable[..., object],
+    args: Sequence[object] = (),
+    kwargs: Mapping[str, object] | None = None,
+    *,
+    spec: LatencySpec | None,
+    baseline: Baseline | None = None,
+    tolerance: float | None = None,
+    normalize: bool = True,
+    min_seconds: float = 0.0,
+    on_interrupt: Callable[[Measurement], object] | None = None,
+) -> tuple[Measurement, Decisions]:
+    """:func:`measure`, with what its looks decided (:class:`~.decisions.Decisions`).
+
+    Hand them to :func:`.verdict.judge` and :func:`.compare.compare_to_baseline`
+    (``decisions=``) with the same ``spec``, ``baseline`` and ``tolerance``:
+    each budget and the comparison were evaluated once, at the looks, and are
+    not evaluated again.
+    """
+    options = _Options(spec, baseline, tolerance, normalize, min_seconds, on_interrupt)
+    return _measure_any(fn, args, kwargs, options)
+
+
+def _measure_any(
+    fn: Callable[..., object],
+    args: Sequence[object],
+    kwargs: Mapping[str, object] | None,
+    options: _Options,
+) -> tuple[Measurement, Decisions]:
     kind = callables.classify(fn)
     while True:
         try:
@@ -548,6 +474,32 @@ async def measure_async(
     A plain callable is accepted too (and called, or its generator consumed).
     """
     options = _Options(spec, baseline, tolerance, normalize, min_seconds, on_interrupt)
+    return (await _measure_any_async(fn, args, kwargs, options))[0]
+
+
+async def measure_with_decisions_async(
+    fn: Callable[..., object],
+    args: Sequence[object] = (),
+    kwargs: Mapping[str, object] | None = None,
+    *,
+    spec: LatencySpec | None,
+    baseline: Baseline | None = None,
+    tolerance: float | None = None,
+    normalize: bool = True,
+    min_seconds: float = 0.0,
+    on_interrupt: Callable[[Measurement], object] | None = None,
+) -> tuple[Measurement, Decisions]:
+    """:func:`measure_async`, with what its looks decided (:func:`measure_with_decisions`)."""
+    options = _Options(spec, baseline, tolerance, normalize, min_seconds, on_interrupt)
+    return await _measure_any_async(fn, args, kwargs, options)
+
+
+async def _measure_any_async(
+    fn: Callable[..., object],
+    args: Sequence[object],
+    kwargs: Mapping[str, object] | None,
+    options: _Options,
+) -> tuple[Measurement, Decisions]:
     kind = callables.classify(fn)
     while True:
         try:
@@ -625,7 +577,7 @@ def _measure_called(
     kwargs: Mapping[str, object] | None,
     kind: str,
     options: _Options,
-) -> Measurement:
+) -> tuple[Measurement, Decisions]:
     context = _context(options)
     spec = options.spec
     source = CallableSource(
@@ -636,7 +588,7 @@ def _measure_called(
         check_result=callables.check_first_result if kind == callables.CALL else None,
     )
     try:
-        measurement = sample(
+        measurement, decisions = sample_with_decisions(
             source, spec, overhead_per_round=_overhead_per_round(source), **context.sampling
         )
     finally:
@@ -644,7 +596,7 @@ def _measure_called(
     peak = None
     if spec is not None and spec.has_memory_budget:
         peak = measure_peak_memory(fn, args, kwargs)
-    return _finished(measurement, context, peak, kind)
+    return _finished(measurement, context, peak, kind), decisions
 
 
 async def _measure_awaited(
@@ -653,14 +605,14 @@ async def _measure_awaited(
     kwargs: Mapping[str, object] | None,
     kind: str,
     options: _Options,
-) -> Measurement:
+) -> tuple[Measurement, Decisions]:
     context = _context(options)
     spec = options.spec
     source = AsyncCallableSource(
         fn, args, kwargs, include_cpu_wait=spec.include_cpu_wait if spec else False
     )
     try:
-        measurement = await sample_async(
+        measurement, decisions = await sample_with_decisions_async(
             source, spec, overhead_per_round=_overhead_per_round(source), **context.sampling
         )
     finally:
@@ -668,7 +620,7 @@ async def _measure_awaited(
     peak = None
     if spec is not None and spec.has_memory_budget:
         peak = await measure_peak_memory_async(fn, args, kwargs)
-    return _finished(measurement, context, peak, kind)
+    return _finished(measurement, context, peak, kind), decisions
 
 
 def _finished(

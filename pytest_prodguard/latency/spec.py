@@ -76,6 +76,16 @@ class LatencySpec:
         """True when at least one duration budget (fail or warn tier) is set."""
         return bool(self.budgets) or bool(self.warn_budgets)
 
+    def duration_budgets(self) -> tuple[tuple[str, str, float], ...]:
+        """``(statistic, tier, seconds)`` of every duration budget: statistics in
+        :data:`STATISTICS` order, the fail tier before the warn tier."""
+        return tuple(
+            (name, tier, budgets[name])
+            for name in STATISTICS
+            for tier, budgets in (("fail", self.budgets), ("warn", self.warn_budgets))
+            if name in budgets
+        )
+
     @property
     def has_memory_budget(self) -> bool:
         """True when a peak-memory budget (fail or warn tier) is set."""

@@ -29,9 +29,10 @@ from pytest_prodguard.latency.checks import (
 )
 from pytest_prodguard.latency.compare import INCONCLUSIVE as COMPARISON_INCONCLUSIVE
 from pytest_prodguard.latency.compare import REGRESSED, ComparisonVerdict
+from pytest_prodguard.latency.decisions import Decisions
 from pytest_prodguard.latency.environment import format_environment
 from pytest_prodguard.latency.measurement import Measurement
-from pytest_prodguard.latency.spec import QUANTILES, STATISTICS, LatencySpec
+from pytest_prodguard.latency.spec import QUANTILES, LatencySpec
 from pytest_prodguard.latency.stats import mean_bounds
 from pytest_prodguard.units import format_bytes, format_duration
 
@@ -97,25 +98,35 @@ def measurement_from_samples(samples: Sequence[float], *, confidence: float = 0.
     )
 
 
-def _checks(measurement: Measurement, spec: LatencySpec) -> list[Check]:
-    checks = []
-    for name in STATISTICS:
-        for tier, budgets in (("fail", spec.budgets), ("warn", spec.warn_budgets)):
-            if name in budgets:
-                checks.append(
-                    replay_statistic(
-                        name,
-                        budgets[name],
-                        tier,
-                        measurement.samples,
-                        measurement.looks,
-                        measurement.planned_looks,
-                        measurement.confidence,
-                        measurement.look_times,
-                        prefix=measurement.decision_samples,
-                        fail_from=measurement.first_fail_look,
-                    )
-                )
+def _checks(
+    measurement: Measurement, spec: LatencySpec, decisions: Decisions | None
+) -> list[Check]:
+    decided = decisions.checks_for(measurement, spec) if decisions is not None else None
+    duration = list(decided) if decided is not None else _replayed_checks(measurement, spec)
+    return duration + _memory_checks(measurement, spec)
+
+
+def _replayed_checks(measurement: Measurement, spec: LatencySpec) -> list[Check]:
+    """Every duration budget judged by replaying the measurement's looks (one look if none)."""
+    return [
+        replay_statistic(
+            name,
+            budget,
+            tier,
+            measurement.samples,
+            measurement.looks,
+            measurement.planned_looks,
+            measurement.confidence,
+            measurement.look_times,
+            prefix=measurement.decision_samples,
+            fail_from=measurement.first_fail_look,
+        )
+        for name, tier, budget in spec.duration_budgets()
+    ]
+
+
+def _memory_checks(measurement: Measurement, spec: LatencySpec) -> list[Check]:
+    checks: list[Check] = []
     for tier, budget in (("fail", spec.peak_memory), ("warn", spec.warn_peak_memory)):
         if budget is None:
             continue
@@ -419,17 +430,26 @@ def judge(
     inconclusive: str = "warn",
     comparison: ComparisonVerdict | None = None,
     nodeid: str = "",
+    decisions: Decisions | None = None,
 ) -> LatencyVerdict:
-    """Judge every budget of ``spec`` on ``measurement`` (replaying the sampler's looks).
+    """Judge every budget of ``spec`` on ``measurement``.
 
     ``inconclusive="fail"`` turns an undecided fail-tier budget into a failure;
     with ``"warn"`` (default) the status is ``"inconclusive"``. A given
     ``comparison`` (from :func:`compare_to_baseline`) joins the verdict: a
     regression fails it, an undecided comparison counts as inconclusive, and
     its lines appear in the details. ``nodeid`` goes into the reproduce line.
+
+    ``decisions`` from the sampler that took ``measurement`` with this ``spec``
+    (:func:`.sampler.measure_with_decisions`) hold each duration budget's check
+    from the look that decided it: they are used as they are, and nothing is
+    evaluated again. Without them (external samples, another spec) the
+    sampler's looks are replayed: each budget is evaluated at each look taken
+    until one decides it (one look, with the whole error budget, when the
+    measurement has none). Memory budgets are judged here either way.
     """
     _validate_policy(inconclusive)
-    checks = _checks(measurement, spec)
+    checks = _checks(measurement, spec, decisions)
     status = overall_status(checks, comparison, inconclusive)
     headline = _headline(status, checks, comparison, measurement, spec)
     details = _details(status, checks, comparison, measurement, spec, nodeid)
