@@ -2,7 +2,8 @@
 
 Pure Python, no pytest: :func:`parse_latency_spec` validates marker arguments,
 :func:`measure` samples a callable adaptively (:func:`measure_async` in a
-running event loop), :func:`judge` / :func:`judge_samples` turn samples into a
+running event loop; :func:`measure_with_decisions` also returns what its looks
+decided), :func:`judge` / :func:`judge_samples` turn samples into a
 three-valued verdict, and the
 baseline functions save, load and compare per-test summaries. The plugin wires
 these to ``@pytest.mark.latency_budget`` and the ``latency`` fixture; see
@@ -23,6 +24,7 @@ from pytest_prodguard.latency.baseline import (
 )
 from pytest_prodguard.latency.checks import Check
 from pytest_prodguard.latency.compare import ComparisonVerdict, compare_to_baseline
+from pytest_prodguard.latency.decisions import Decisions
 from pytest_prodguard.latency.environment import (
     describe_environment,
     fingerprint_label,
@@ -34,6 +36,7 @@ from pytest_prodguard.latency.sampler import (
     BASELINE_SAVE_SECONDS,
     measure,
     measure_async,
+    measure_with_decisions,
     sample,
 )
 from pytest_prodguard.latency.spec import (
@@ -60,6 +63,7 @@ __all__ = [
     "BaselineRun",
     "Check",
     "ComparisonVerdict",
+    "Decisions",
     "LatencySpec",
     "LatencyVerdict",
     "Measurement",
@@ -74,6 +78,7 @@ __all__ = [
     "machine_fingerprint",
     "measure",
     "measure_async",
+    "measure_with_decisions",
     "measurement_from_samples",
     "parse_latency_spec",
     "sample",

@@ -13,12 +13,16 @@ Procedure (:func:`measure`):
    reference workload, with ``k`` chosen so that the reference costs about a
    quarter of the target's time.
 4. Looks after 10, 20, 40, ... rounds, up to the number of rounds that fits in
-   ``max_time`` (estimated from the warm-up). At each look every fail-tier
-   budget (except ``max``) and the baseline comparison are evaluated; sampling
-   stops as soon as all are decided, at the last planned look, or when
-   ``max_time`` of sampling has passed (that last look spends the error share
-   of the next planned look). Without budgets to decide, sampling records for a
-   fixed 0.5 s (at most ``max_time``).
+   ``max_time`` (estimated from the warm-up). At each look the look judge
+   (:mod:`.looks`) evaluates, once, every budget of both tiers and the baseline
+   comparison not decided at an earlier look; sampling stops as soon as every
+   fail-tier budget (except ``max``) and the comparison are decided, at the
+   last planned look, or when ``max_time`` of sampling has passed (that last
+   look, judged too, spends the error share of the next planned look). What
+   the looks decided comes with the measurement
+   (:func:`measure_with_decisions`), so the verdict does not evaluate it
+   again. Without budgets to decide, sampling records for a fixed 0.5 s (at
+   most ``max_time``).
 5. Peak memory, when a memory budget is set, in separate calls (:mod:`.memory`).
 """
 
@@ -169,9 +173,8 @@ def _sampling_steps(
     min_seconds: float = 0.0,
     on_interrupt: Callable[[Measurement], object] | None = None,
 ) -> Generator[_Request, object, tuple[Measurement, Decisions]]:
-    """The adaptive sampling procedure on ``source``, as steps; returns the Measurement.
-
-    It returns, too, what the looks decided (:class:`.looks.LookJudge`).
+    """The adaptive sampling procedure on ``source``, as steps; returns the Measurement
+    and what its looks decided (:class:`.looks.LookJudge`).
 
     Every call into the code under test is a step the driver performs (a
     warm-up, a timed round), so that :func:`sample` calls and

@@ -9,6 +9,12 @@ that decided it, every estimated percentile with its interval, the samples
 taken, the CPU wait removed, GC activity, the reference workload, peak
 memory, the baseline comparison (when given), the environment and a line that
 reproduces the test.
+
+The duration budgets' checks come from the sampler's look judge
+(:mod:`.looks`), which evaluated each budget at its looks until one decided it
+(:class:`~.decisions.Decisions`); without them (external samples, another
+spec) the looks recorded in the measurement are replayed here
+(:func:`.checks.replay_statistic`), with the same result.
 """
 
 from __future__ import annotations

@@ -390,3 +390,23 @@ def test_judge_and_compare_with_decisions_evaluate_nothing(spy: Spy) -> None:
     compare_to_baseline(run.measurement, run.baseline, tolerance=TOLERANCE)
     assert spy.setups == 1
     assert spy.total() > sampling
+
+
+def test_an_awaited_measurement_reaches_the_verdict_with_its_decisions(
+    tmp_path: Path, spy: Spy
+) -> None:
+    import asyncio
+
+    spec = parse_latency_spec({"p95": "1s", "warn_mean": "1s", "max_time": "0.2s"})
+    gate = TestGate("t.py::test", spec, build_settings(tmp_path, {}, {}))
+
+    async def call() -> int:
+        return _work()
+
+    asyncio.run(gate.measure_async(call, (), {}))
+    [measured] = gate.calls
+    assert measured.decisions is not None
+    assert measured.verdict is not None
+    assert measured.verdict.status == "pass"
+    assert measured.verdict.checks == measured.decisions.checks
+    assert max(spy.budgets.values()) == 1
