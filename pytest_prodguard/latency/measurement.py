@@ -147,6 +147,15 @@ class RoundRecord(Protocol):
         """Seconds of each reference round's native component."""
 
 
+def quantile_interval(
+    ordered: Sequence[float], q: float, confidence: float
+) -> tuple[float, float, float]:
+    """(estimate, low, high) of the q-quantile of sorted values: a plain two-sided interval."""
+    alpha = (1.0 - confidence) / 2.0
+    low, high = quantile_bounds(ordered, q, alpha, alpha)
+    return sample_quantile(ordered, q), low, high
+
+
 def _empty() -> Mapping[str, object]:
     return MappingProxyType({})
 
@@ -276,10 +285,7 @@ class Measurement:
 
     def quantile_interval(self, q: float) -> tuple[float, float, float]:
         """(estimate, low, high) of the q-quantile: plain two-sided interval at ``confidence``."""
-        ordered = sorted(self.decision_samples())
-        alpha = (1.0 - self.confidence) / 2.0
-        low, high = quantile_bounds(ordered, q, alpha, alpha)
-        return sample_quantile(ordered, q), low, high
+        return quantile_interval(sorted(self.decision_samples()), q, self.confidence)
 
     def reference_medians(self) -> dict[str, float]:
         """Median seconds of each reference component."""
