@@ -99,7 +99,7 @@ class _Budget:
 
 
 class LookJudge:
-    """Judges a run's budgets and baseline comparison at its looks, each at most once per look.
+    """Judges a run's budgets and baseline comparison at its looks, each only while undecided.
 
     ``planned`` are the planned look sizes (their shares of the error budgets),
     ``every`` the target rounds per reference round, ``fail_from`` the first
