@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -44,7 +45,7 @@ from pytest_prodguard.settings import build_settings
 
 CALL = 1e-3
 TOLERANCE = 0.1
-SEEDS = range(4)
+SEEDS = range(5)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Scenario:
     compare: bool = False
     options: tuple[tuple[str, Any], ...] = ()
     reference_median: float = 30e-6
+    machine_name: str = ""  # another machine's fingerprint than the baseline's (cross-machine)
 
 
 SCENARIOS = {
@@ -96,6 +98,9 @@ SCENARIOS = {
     "comparison unchanged": Scenario({"p95": "3ms", "max_time": "1s"}, compare=True),
     "comparison undecided": Scenario(
         {"max_time": "0.4s", "p99": "2.3ms"}, slowdown=1.12, sigma=0.5, compare=True
+    ),
+    "comparison across machines": Scenario(
+        {"p95": "3ms", "max_time": "1s"}, slowdown=1.3, compare=True, machine_name="other"
     ),
     "fewer than 3 pairs": Scenario(
         {"p95": "1.7ms", "max_time": "0.05s"}, compare=True, reference_median=3e-3
@@ -138,14 +143,17 @@ class Sampled:
 def sampled(scenario: Scenario, seed: int) -> Sampled:
     spec = parse_latency_spec(scenario.budgets) if scenario.budgets else None
     options = dict(scenario.options)
+    fingerprint = {"cpu_model": scenario.machine_name} if scenario.machine_name else {}
     baseline = None
     if scenario.compare:
         baseline = baseline_of(scenario, seed)
-        options["setup"] = prepare_comparison(baseline, {}, has_reference=True)
+        options["setup"] = prepare_comparison(baseline, fingerprint, has_reference=True)
         options["tolerance"] = TOLERANCE
     measurement, decisions = sample_with_decisions(
         source(scenario, seed, scenario.slowdown), spec, **options
     )
+    # The machine the sampler ran on, as measure() records it.
+    measurement = replace(measurement, fingerprint=MappingProxyType(fingerprint))
     return Sampled(spec, measurement, decisions, baseline)
 
 
@@ -201,6 +209,12 @@ class TestTheVerdictFromDecisionsEqualsTheReplayedOne:
             if run.decisions.comparison is not None
         )
         assert {"regressed", "unchanged", "inconclusive"} <= set(comparisons)
+        crossed = {
+            run.decisions.comparison.setup.cross_machine
+            for _, run in runs
+            if run.decisions.comparison is not None
+        }
+        assert crossed == {True, False}
         normalized = {run.measurement.normalized_to for _, run in runs}
         assert {"saved runs", "this run", None} <= normalized
         statistics = {check.name for _, run in runs for check in run.decisions.checks}
