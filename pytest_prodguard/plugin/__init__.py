@@ -30,6 +30,7 @@ CONCERNS = (
     "incidents",
     "postmortem",
     "report",
+    "junit",
     "queries",
     "logs",
     "marker_checks",
