@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 from test_latency_plugin import HEADER, LEAN, SURE_FAIL, SURE_PASS
+from test_plugin_conventions import REGISTRY as FIXED_INCIDENT
 from test_profiling_plugin import _builtin_sampler  # noqa: F401  (autouse: PRODGUARD_PYSPY=0)
 
 SCHEMA = Path(__file__).parent / "data" / "junit-10.xsd"
@@ -31,14 +32,10 @@ console_output_style = classic
 prodguard_profile_seconds = 0.3
 """
 
-REGISTRY = """
-[[incident]]
-id = "INC-1"
-title = "Empty payload crashes /predict"
-severity = "HIGH"
-status = "fixed"
-date = 2025-03-14
-
+#: INC-1 (fixed) from the conventions tests, an open incident and a second fixed one.
+REGISTRY = (
+    FIXED_INCIDENT
+    + """
 [[incident]]
 id = "INC-2"
 title = "Unicode names break the export"
@@ -53,6 +50,7 @@ severity = "HIGH"
 status = "fixed"
 date = 2025-05-02
 """
+)
 
 GUARDS = """
 import pytest
@@ -249,8 +247,9 @@ class TestXunit2:
 
 
 class TestXunit1:
-    def test_every_test_case_carries_its_prodguard_properties(self, suite):
-        run(suite, "-o", "junit_family=xunit1")
+    @pytest.mark.parametrize("family", ["xunit1", "legacy"])
+    def test_every_test_case_carries_its_prodguard_properties(self, suite, family):
+        run(suite, "-o", f"junit_family={family}")
         root = ET.parse(suite.path / "junit.xml").getroot()
         names: dict[str, set[str]] = {case_name(nodeid): set() for nodeid in RESULTS}
         for case in root.iter("testcase"):
