@@ -2,8 +2,10 @@
 
 Generates 2,000 trivial tests, then runs pytest on them alternately with and
 without the plugin (``-p no:prodguard``), in fresh processes, and prints the
-paired wall times. Also times ``import pytest_prodguard.plugin`` in fresh
-interpreters and lists which heavy modules it pulled in.
+paired wall times. Counts the prodguard hook implementations pluggy calls per
+unmarked test (deterministic, unlike the wall times on a shared machine). Also
+times ``import pytest_prodguard.plugin`` in fresh interpreters and lists which
+heavy modules it pulled in.
 
     python benchmarks/plugin_overhead.py [--pairs 10] [--tests 2000]
 """
@@ -11,6 +13,7 @@ interpreters and lists which heavy modules it pulled in.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -60,6 +63,48 @@ def import_time() -> tuple[float, float, list[str]]:
     return float(plugin_ms), float(total_ms), [m for m in heavy.strip().split(",") if m]
 
 
+COUNT_HOOKS = r"""
+import collections, json, sys
+import pytest
+
+counts = collections.Counter()
+
+class Monitor:
+    def pytest_configure(self, config):
+        def before(name, impls, kwargs):
+            for impl in impls:
+                if (impl.plugin_name or "").startswith("prodguard"):
+                    counts[name] += 1
+        config.pluginmanager.add_hookcall_monitoring(before, lambda *args: None)
+
+pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:randomly"], plugins=[Monitor()])
+print(json.dumps(counts))
+"""
+
+#: Hooks pytest calls once per test (or per phase); the rest run once per session.
+PER_TEST = (
+    "pytest_runtest_protocol",
+    "pytest_runtest_logstart",
+    "pytest_runtest_setup",
+    "pytest_runtest_call",
+    "pytest_pyfunc_call",
+    "pytest_runtest_teardown",
+    "pytest_runtest_makereport",
+    "pytest_runtest_logreport",
+    "pytest_report_teststatus",
+    "pytest_runtest_logfinish",
+)
+
+
+def hook_calls_per_test(folder: Path, tests: int) -> dict[str, float]:
+    """Prodguard hook implementations pluggy calls per test, by hook (in-process run)."""
+    out = subprocess.run(
+        [sys.executable, "-c", COUNT_HOOKS], cwd=folder, capture_output=True, text=True, check=True
+    )
+    counts = json.loads(out.stdout.strip().splitlines()[-1])
+    return {name: counts.get(name, 0) / tests for name in PER_TEST if counts.get(name)}
+
+
 def main() -> None:
     """Print the overhead table."""
     parser = argparse.ArgumentParser()
@@ -70,6 +115,7 @@ def main() -> None:
         folder = Path(tmp)
         make_suite(folder, args.tests)
         run_pytest(folder)  # warm the file cache and bytecode
+        per_test = hook_calls_per_test(folder, args.tests)
         with_plugin, without = [], []
         for pair in range(args.pairs):
             order = [(), ("-p", "no:prodguard")] if pair % 2 == 0 else [("-p", "no:prodguard"), ()]
@@ -89,6 +135,8 @@ def main() -> None:
     print(f"| plugin import after pytest, median of 10 fresh interpreters | {plugin_ms:.1f} ms |")
     print(f"| pytest + plugin import, same interpreters | {total_ms:.1f} ms |")
     print(f"| heavy modules imported by the plugin | {heavy} |")
+    calls = ", ".join(f"{name.removeprefix('pytest_')} {n:g}" for name, n in per_test.items())
+    print(f"| prodguard hook calls per unmarked test | {sum(per_test.values()):g} ({calls}) |")
 
 
 if __name__ == "__main__":

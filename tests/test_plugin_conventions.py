@@ -210,22 +210,74 @@ def test_list(pytestconfig):
 EVERY_PROCESS = ["prodguard-incidents", "prodguard-latency", "prodguard-outcome"]
 EVERY_PROCESS += ["prodguard-profiling", "prodguard-logs", "prodguard-marker-checks"]
 EVERY_PROCESS += ["prodguard-queries"]
+CONTROLLER_ONLY = ["prodguard-ledger", "prodguard-postmortem", "prodguard-report"]
+#: Per-test hooks, registered once a collected test needs them (see plugin.common.need).
+ON_DEMAND = ["prodguard-outcome-reports", "prodguard-latency-tests", "prodguard-logs-tests"]
+ON_DEMAND += ["prodguard-queries-tests", "prodguard-incidents-tests"]
+CONTROLLER_ON_DEMAND = ["prodguard-ledger-records"]
+
+EVERY_CONCERN_USED = """
+import pytest
+
+@pytest.mark.incident_repro("INC-1")
+@pytest.mark.query_budget(max_queries=3)
+@pytest.mark.log_contract(forbid=())
+@pytest.mark.profile_on_failure
+def test_guard(incident):
+    pass
+
+def test_measures(latency):
+    latency(sum, [1, 2])
+"""
+
+
+def registered(config: pytest.Config) -> list[str]:
+    manager = config.pluginmanager
+    return sorted(name for name, _ in manager.list_name_plugin() if name and "prodguard-" in name)
 
 
 class TestRegistration:
-    def test_in_one_process_every_concern_is_registered_and_removed_at_the_end(self, pytester):
+    def test_an_unmarked_suite_gets_no_per_test_hooks(self, pytester):
         pytester.makepyfile(test_list=LIST_CONCERNS)
         reprec = pytester.inline_run("-p", "no:cacheprovider")
         reprec.assertoutcome(passed=1)
         names = json.loads((pytester.path / "concerns-controller.json").read_text())
-        controller_only = ["prodguard-ledger", "prodguard-postmortem", "prodguard-report"]
-        assert names == sorted([*EVERY_PROCESS, *controller_only])
+        assert names == sorted([*EVERY_PROCESS, *CONTROLLER_ONLY])
         (call,) = reprec.getcalls("pytest_unconfigure")
-        assert not [
-            name
-            for name, _ in call.config.pluginmanager.list_name_plugin()
-            if name and name.startswith("prodguard-")
-        ]
+        assert registered(call.config) == []
+
+    def test_tests_that_need_them_get_every_concerns_per_test_hooks(self, pytester):
+        pytester.makefile(".toml", incidents=REGISTRY)
+        pytester.makepyfile(test_list=LIST_CONCERNS, test_used=EVERY_CONCERN_USED)
+        reprec = pytester.inline_run("-p", "no:cacheprovider", "-p", "no:randomly")
+        reprec.assertoutcome(passed=3)
+        names = json.loads((pytester.path / "concerns-controller.json").read_text())
+        every = [*EVERY_PROCESS, *CONTROLLER_ONLY, *ON_DEMAND, *CONTROLLER_ON_DEMAND]
+        assert names == sorted(every)
+        (call,) = reprec.getcalls("pytest_unconfigure")
+        assert registered(call.config) == []
+
+    @pytest.mark.parametrize("fixture", ["latency", "structured_logs"])
+    def test_a_fixture_asked_for_dynamically_registers_its_hooks(self, pytester, fixture):
+        pytester.makepyfile(
+            f"""
+            import logging
+
+            def test_dynamic(request):
+                used = request.getfixturevalue("{fixture}")
+                if "{fixture}" == "latency":
+                    used(sum, [1, 2])
+                else:
+                    logging.getLogger("app").warning("seen")
+                    assert [r.message for r in used.records] == ["seen"]
+                names = request.config.pluginmanager.list_name_plugin()
+                assert "prodguard-{fixture.split("_")[-1]}-tests" in [n for n, _ in names]
+            """
+        )
+        result = run(pytester, "-p", "no:randomly", "-rA", "-o", "prodguard_profile=off")
+        result.assert_outcomes(passed=1)
+        if fixture == "latency":  # its gate reported: the call's section is in the report
+            result.stdout.fnmatch_lines(["*- prodguard latency -*", "measured sum: median *"])
 
     def test_under_xdist_workers_hold_no_report_ledger_or_glue(self, pytester):
         # the controller's glue: guarded ids back from workers, the run id out to them
@@ -247,5 +299,6 @@ class TestRegistration:
         assert worker == sorted(EVERY_PROCESS)
         controller = json.loads((pytester.path / "concerns-controller.json").read_text())
         glue = ["prodguard-xdist", "prodguard-profiling-xdist"]
-        controller_only = ["prodguard-ledger", "prodguard-postmortem", "prodguard-report"]
-        assert controller == sorted([*EVERY_PROCESS, *controller_only, *glue])
+        # the controller collects nothing, so it registers every per-test part it may need
+        every = [*EVERY_PROCESS, *CONTROLLER_ONLY, *glue, *ON_DEMAND, *CONTROLLER_ON_DEMAND]
+        assert controller == sorted(every)

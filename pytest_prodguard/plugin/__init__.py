@@ -3,8 +3,9 @@
 This module is the ``pytest11`` entry point (``prodguard``). It declares the
 options and, in ``pytest_configure``, lets each concern in :data:`CONCERNS`
 register its markers and plugin objects where they are needed (the report and
-the incident ledger on the controller only); ``pytest_unconfigure`` removes
-them again. Domain packages compute; these modules only translate their
+the incident ledger on the controller only; a concern's per-test hooks only once a
+collected test needs them, see :func:`.common.need`); ``pytest_unconfigure``
+removes them again. Domain packages compute; these modules only translate their
 results into test outcomes (see CONTRIBUTING for which object owns which hook).
 Nothing heavy is imported at load time.
 """
@@ -17,7 +18,13 @@ from typing import Any
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.plugin.common import settings_key, unregister_plugins
+from pytest_prodguard.plugin.common import (
+    is_worker,
+    need_all,
+    settings_key,
+    unregister_plugins,
+    xdist_active,
+)
 from pytest_prodguard.settings import OPTIONS, OptionSpec, build_settings
 
 #: The concern modules of this package, in registration order: ``pytest_configure`` calls
@@ -91,6 +98,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[settings_key] = settings
     for name in CONCERNS:
         importlib.import_module(f"{__name__}.{name}").register(config, settings)
+    if xdist_active(config) and not is_worker(config):
+        need_all(config)  # the controller collects nothing, so nothing would ask for them
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -28,11 +28,18 @@ latency_spec_key: pytest.StashKey[LatencySpec] = pytest.StashKey()
 gate_key: pytest.StashKey[TestGate] = pytest.StashKey()
 profiler_key = pytest.StashKey[str]()
 
+#: Callbacks run when the test body ends, with whether it returned (item stash; present
+#: only while the body runs, see the outcome concern's call wrapper).
+body_end_key = pytest.StashKey[list[Callable[[bool], None]]]()
+
 #: A judge looks at a phase report (after the results before it were applied) and says
 #: what its guard makes of it; the outcome concern applies what it returns.
 Judge = Callable[[pytest.Item, pytest.CallInfo[None], pytest.TestReport], "GuardResult | None"]
 judges_key = pytest.StashKey[list[Judge]]()
 _registered_key = pytest.StashKey[list[str]]()
+_on_demand_key = pytest.StashKey[dict[str, Callable[[], None]]]()
+#: The on-demand part every other one needs: the outcome concern's reports (it applies results).
+OUTCOME_REPORTS = "prodguard-outcome-reports"
 
 
 def register_plugin(config: pytest.Config, plugin: object, name: str) -> None:
@@ -49,6 +56,34 @@ def unregister_plugins(config: pytest.Config) -> None:
         if plugin is not None:
             config.pluginmanager.unregister(plugin, name)
     config.stash[_registered_key] = []
+
+
+def on_demand(config: pytest.Config, name: str, activate: Callable[[], None]) -> None:
+    """Keep ``activate`` (it registers plugin ``name``'s per-test hooks) until :func:`need`.
+
+    A concern's hooks that run for every test (setup, call, makereport, logreport) cost
+    every test of every suite a pluggy dispatch, so they are registered only once a
+    collected test needs them (a marker, a fixture asked for by name) or a fixture is
+    asked for dynamically.
+    """
+    config.stash.setdefault(_on_demand_key, {})[name] = activate
+
+
+def need(config: pytest.Config, name: str) -> None:
+    """Register the on-demand hooks ``name`` (once), and the outcome reports that apply them."""
+    pending = config.stash.get(_on_demand_key, {})
+    activate = pending.pop(name, None)
+    if activate is not None:
+        activate()
+    if name != OUTCOME_REPORTS:
+        need(config, OUTCOME_REPORTS)
+
+
+def need_all(config: pytest.Config) -> None:
+    """Register every on-demand part (pytest-xdist's controller never sees the collection)."""
+    pending: dict[str, Callable[[], None]] = config.stash.get(_on_demand_key, {})
+    for name in list(pending):
+        need(config, name)
 
 
 def add_judge(config: pytest.Config, judge: Judge) -> None:

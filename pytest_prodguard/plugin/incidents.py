@@ -3,7 +3,8 @@
 Registered in every process: the marker is evaluated once at collection into an
 ``IncidentContext`` under a StashKey, ``runs=N`` repeats the test body, and the
 judge turns the call report into the guard's result (an open incident's repro is
-a strict expected failure). The run-level ledger lives in :mod:`.ledger`.
+a strict expected failure); those per-test parts are registered only once a collected
+test is a guard. The run-level ledger lives in :mod:`.ledger`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.plugin.common import add_judge, is_worker, register_plugin, reject
+from pytest_prodguard.plugin.common import (
+    add_judge,
+    is_worker,
+    need,
+    on_demand,
+    register_plugin,
+    reject,
+)
 
 if TYPE_CHECKING:
     from pytest_prodguard.incidents import IncidentContext, Registry, ReproSpec
@@ -37,6 +45,7 @@ MARKER = (
 context_key: pytest.StashKey[IncidentContext] = pytest.StashKey()
 failed_run_key = pytest.StashKey[int]()
 repeating_key = pytest.StashKey[bool]()
+TEST_HOOKS = "prodguard-incidents-tests"
 
 
 class RegistryLoader:
@@ -108,6 +117,7 @@ class IncidentsPlugin:
         marked = [item for item in items if item.get_closest_marker("incident_repro")]
         if not marked:
             return
+        need(self.config, TEST_HOOKS)
         from pytest_prodguard.incidents import parse_repro_marker
 
         for item in marked:
@@ -140,6 +150,16 @@ class IncidentsPlugin:
             )
         return context
 
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """A worker hands the ids it saw guarded to the controller's ledger."""
+        if is_worker(self.config):
+            output = self.config.workeroutput  # type: ignore[attr-defined]
+            output["prodguard_guarded"] = sorted(self.guarded_ids)
+
+
+class GuardRepeats:
+    """Repeats ``runs=N`` guards (registered once a collected test is a guard)."""
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
         """Repeat the test body for ``runs=N`` guards, stopping at the first failure."""
@@ -150,12 +170,6 @@ class IncidentsPlugin:
             return None
         _repeat(pyfuncitem, context.spec.runs)
         return True
-
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """A worker hands the ids it saw guarded to the controller's ledger."""
-        if is_worker(self.config):
-            output = self.config.workeroutput  # type: ignore[attr-defined]
-            output["prodguard_guarded"] = sorted(self.guarded_ids)
 
 
 def _repeat(pyfuncitem: pytest.Function, runs: int) -> None:
@@ -203,6 +217,12 @@ def register(config: pytest.Config, settings: Settings) -> None:
     config.addinivalue_line("markers", MARKER)
     plugin = IncidentsPlugin(config, settings)
     register_plugin(config, plugin, "prodguard-incidents")
-    add_judge(config, judge_guard)
-    if not is_worker(config):
-        ledger.register(config, settings, plugin)
+    run_ledger = None if is_worker(config) else ledger.register(config, settings, plugin)
+
+    def activate() -> None:
+        register_plugin(config, GuardRepeats(), TEST_HOOKS)
+        add_judge(config, judge_guard)
+        if run_ledger is not None:
+            register_plugin(config, ledger.GuardRecords(run_ledger), ledger.RECORDS)
+
+    on_demand(config, TEST_HOOKS, activate)

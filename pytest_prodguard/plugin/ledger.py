@@ -16,6 +16,9 @@ import pytest
 from pytest_prodguard.plugin.common import register_plugin, xdist_active
 from pytest_prodguard.plugin.report import add_run_section
 
+#: The ledger's on-demand part: guard records folded from the reports.
+RECORDS = "prodguard-ledger-records"
+
 if TYPE_CHECKING:
     from pytest_prodguard.incidents.outcome import GuardRecord, IncidentSummary
     from pytest_prodguard.plugin.incidents import IncidentsPlugin
@@ -32,17 +35,6 @@ class IncidentLedger:
         self.settings = settings
         self.guards = guards
         self.records: dict[str, GuardRecord] = {}
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Keep each guard test's latest record."""
-        pairs = [value for name, value in report.user_properties if name == "prodguard.incident"]
-        if not pairs:
-            return
-        import json
-
-        from pytest_prodguard.incidents import GuardRecord
-
-        self.records[report.nodeid] = GuardRecord.from_dict(json.loads(str(pairs[-1])))
 
     def summary(self) -> IncidentSummary | None:
         """None when the run has neither guards nor a registry (nothing to say)."""
@@ -124,6 +116,24 @@ def partial_run(config: pytest.Config) -> str | None:
     return None
 
 
+class GuardRecords:
+    """Folds guard records from the reports into the ledger (registered once a test is a guard)."""
+
+    def __init__(self, ledger: IncidentLedger) -> None:
+        self.ledger = ledger
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Keep each guard test's latest record."""
+        pairs = [value for name, value in report.user_properties if name == "prodguard.incident"]
+        if not pairs:
+            return
+        import json
+
+        from pytest_prodguard.incidents import GuardRecord
+
+        self.ledger.records[report.nodeid] = GuardRecord.from_dict(json.loads(str(pairs[-1])))
+
+
 class XdistGlue:
     """Hooks that exist only when pytest-xdist distributes the run (controller side)."""
 
@@ -136,10 +146,11 @@ class XdistGlue:
         self.guards.guarded_ids.update(output.get("prodguard_guarded", ()))
 
 
-def register(config: pytest.Config, settings: Settings, guards: IncidentsPlugin) -> None:
+def register(config: pytest.Config, settings: Settings, guards: IncidentsPlugin) -> IncidentLedger:
     """Register the ledger (and the xdist glue when xdist is active) on the controller."""
     ledger = IncidentLedger(config, settings, guards)
     register_plugin(config, ledger, "prodguard-ledger")
     add_run_section(config, ledger)
     if xdist_active(config):
         register_plugin(config, XdistGlue(guards), "prodguard-xdist")
+    return ledger

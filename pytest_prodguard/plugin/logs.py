@@ -9,7 +9,9 @@ the test's reports carry (captured stdout/stderr/log sections, the failure
 text), and the capture masks pytest's own log handlers (live logs,
 ``caplog.text``), so a leaked value does not leak again through the terminal,
 JUnit XML, pytest-html or the JSON report. Domain logic lives in
-:mod:`pytest_prodguard.logs`; nothing of it is imported until a test uses it.
+:mod:`pytest_prodguard.logs`; nothing of it is imported until a test uses it, and
+the per-test hooks are registered only once a collected test has a contract or asks
+for the fixture.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.plugin.common import (
     add_judge,
     add_result,
+    need,
+    on_demand,
     register_plugin,
     reject,
     usage_error_key,
@@ -48,6 +52,7 @@ MARKER = (
     "exempts values). Violations fail the test with values masked. See docs/logs.md."
 )
 FIXTURE = "structured_logs"
+TEST_HOOKS = "prodguard-logs-tests"
 
 contract_key = pytest.StashKey["LogContract"]()
 capture_key = pytest.StashKey["LogCapture"]()
@@ -56,12 +61,17 @@ Masker = Callable[[str], str]
 
 
 class LogsPlugin:
-    """Evaluates ``log_contract`` markers, captures each test's logs and checks them."""
+    """Evaluates ``log_contract`` markers and provides the ``structured_logs`` fixture."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Evaluate every ``log_contract`` marker once (a bad one errors its test at setup)."""
         marked = [item for item in items if item.get_closest_marker("log_contract")]
+        if marked or any(FIXTURE in getattr(item, "fixturenames", ()) for item in items):
+            need(self.config, TEST_HOOKS)
         if not marked:
             return
         from pytest_prodguard.logs.contract import parse_contract
@@ -73,14 +83,6 @@ class LogsPlugin:
                 item.stash[contract_key] = parse_contract(marker.args, marker.kwargs)
             except ProdguardUsageError as exc:
                 reject(item, "log_contract", exc)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        """Start capturing before the test's fixtures run, so their records count too."""
-        if usage_error_key in item.stash:
-            return
-        if contract_key in item.stash or FIXTURE in getattr(item, "fixturenames", ()):
-            start_capture(item)
 
     @pytest.fixture
     def structured_logs(self, request: pytest.FixtureRequest) -> LogCapture:
@@ -97,7 +99,22 @@ class LogsPlugin:
         """
         node: pytest.Item = request.node
         capture = node.stash.get(capture_key, None)
-        return capture if capture is not None else start_capture(node)
+        if capture is not None:
+            return capture
+        need(self.config, TEST_HOOKS)  # asked for with request.getfixturevalue(...)
+        return start_capture(node)
+
+
+class LogsTestHooks:
+    """Captures each test's logs and checks its contract (registered once a test needs it)."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Start capturing before the test's fixtures run, so their records count too."""
+        if usage_error_key in item.stash:
+            return
+        if contract_key in item.stash or FIXTURE in getattr(item, "fixturenames", ()):
+            start_capture(item)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -170,5 +187,10 @@ def mask_report(
 def register(config: pytest.Config, settings: Settings) -> None:
     """The logs concern runs in every process (workers run the tests and make the reports)."""
     config.addinivalue_line("markers", MARKER)
-    register_plugin(config, LogsPlugin(), "prodguard-logs")
-    add_judge(config, mask_report)
+    register_plugin(config, LogsPlugin(config), "prodguard-logs")
+
+    def activate() -> None:
+        register_plugin(config, LogsTestHooks(), TEST_HOOKS)
+        add_judge(config, mask_report)
+
+    on_demand(config, TEST_HOOKS, activate)

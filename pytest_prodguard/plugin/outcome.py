@@ -1,7 +1,9 @@
 """Guard results -> test outcomes, in one makereport (registered in every process).
 
-Owns ``pytest_runtest_setup`` (a bad marker is a setup error), the call wrapper
-that routes :func:`pytest_prodguard.record` to the test's report, the one
+:class:`OutcomePlugin` runs for every test: ``pytest_runtest_setup`` (a bad marker
+is a setup error) and the call wrapper that routes :func:`pytest_prodguard.record`
+to the test's report. :class:`OutcomeReports`, registered once a concern needs it
+(:func:`~pytest_prodguard.plugin.common.need`), owns the one
 ``pytest_runtest_makereport`` that applies every :class:`GuardResult` and the
 ``pytest_report_teststatus`` that gives guard failures their own letter.
 """
@@ -17,8 +19,11 @@ import pytest
 
 from pytest_prodguard import recorder
 from pytest_prodguard.plugin.common import (
+    OUTCOME_REPORTS,
+    body_end_key,
     is_prodguard_pair,
     judges_key,
+    on_demand,
     register_plugin,
     results_key,
     usage_error_key,
@@ -63,11 +68,7 @@ class GuardFailure:
 
 
 class OutcomePlugin:
-    """Applies guard results to reports; see the module docstring."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.summarizing = False
+    """What every test needs: bad markers fail at setup, ``record()`` reaches the report."""
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -83,15 +84,36 @@ class OutcomePlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
-        """Route ``pytest_prodguard.record(...)`` calls made by the test to its report."""
+        """Route ``pytest_prodguard.record(...)`` calls made by the test to its report, and
+        run the body-end callbacks a concern set up during the body (:data:`body_end_key`)."""
 
         def sink(kind: str, payload: dict[str, Any]) -> None:
             from pytest_prodguard.report import property_pair
 
             item.user_properties.append(property_pair(kind, payload))
 
-        with recorder.recording_to(sink):
-            return (yield)
+        ends = item.stash[body_end_key] = []
+        try:
+            with recorder.recording_to(sink):
+                try:
+                    result = yield
+                except BaseException:
+                    for end in ends:
+                        end(False)
+                    raise
+            for end in ends:
+                end(True)
+            return result
+        finally:
+            del item.stash[body_end_key]
+
+
+class OutcomeReports:
+    """Applies guard results to reports; registered once a concern needs it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.summarizing = False
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
@@ -217,4 +239,9 @@ def _add_html_extras(config: pytest.Config, item: pytest.Item, report: pytest.Te
 
 def register(config: pytest.Config, settings: Settings) -> None:
     """The outcome concern runs in every process: workers make the reports."""
-    register_plugin(config, OutcomePlugin(config), "prodguard-outcome")
+    register_plugin(config, OutcomePlugin(), "prodguard-outcome")
+    on_demand(
+        config,
+        OUTCOME_REPORTS,
+        lambda: register_plugin(config, OutcomeReports(config), OUTCOME_REPORTS),
+    )

@@ -16,6 +16,8 @@ from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.plugin.common import (
     add_judge,
     is_worker,
+    need,
+    on_demand,
     profiler_key,
     register_plugin,
     reject,
@@ -34,7 +36,8 @@ MARKER = (
     "and attach the hottest frames and a flamegraph. "
     "An explicit --prodguard-profile-with (or ini prodguard_profile_with) wins over profiler=."
 )
-
+#: The on-demand part: the judge that profiles failing marked tests.
+JUDGE = "prodguard-profiling-judge"
 
 _run_id_key = pytest.StashKey[str]()
 
@@ -88,6 +91,7 @@ class ProfilingPlugin:
             marker = item.get_closest_marker("profile_on_failure")
             if marker is None:
                 continue
+            need(self.config, JUDGE)
             try:
                 item.stash[profiler_key] = _parse(marker)
             except ProdguardUsageError as exc:
@@ -158,7 +162,7 @@ def register(config: pytest.Config, settings: Settings) -> None:
     config.addinivalue_line("markers", MARKER)
     plugin = ProfilingPlugin(config, settings)
     register_plugin(config, plugin, "prodguard-profiling")
-    add_judge(config, plugin.judge)
+    on_demand(config, JUDGE, lambda: add_judge(config, plugin.judge))
     if xdist_active(config) and not is_worker(config):
         register_plugin(config, RunIdGlue(config), "prodguard-profiling-xdist")
 

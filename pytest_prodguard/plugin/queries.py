@@ -5,7 +5,8 @@ not count; the drivers are hooked for the whole protocol (setup to teardown) so
 that sqlite3 connections made by function-scoped fixtures are recorded too.
 Judging, the table and the EXPLAIN plans come from ``pytest_prodguard.queries``;
 this module turns the verdict into a :class:`~pytest_prodguard.results.GuardResult`
-that the outcome concern applies to the call report (letter ``Q``).
+that the outcome concern applies to the call report (letter ``Q``). The per-test
+hooks are registered only once a collected test has a budget or asks for ``queries``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.plugin.common import add_result, register_plugin, reject
+from pytest_prodguard.plugin.common import add_result, need, on_demand, register_plugin, reject
 from pytest_prodguard.units import format_duration
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ MARKER_LINE = (
     "times as seconds or strings ('50ms'). Fails with a table of the statements."
 )
 SECTION_TITLE = "prodguard queries"
+TEST_HOOKS = "prodguard-queries-tests"
 
 budget_key = pytest.StashKey["QueryBudget"]()
 log_key = pytest.StashKey["QueryLog"]()
@@ -47,15 +49,16 @@ def register(config: pytest.Config, settings: Settings) -> None:
     """The query-budget concern runs in every process (workers capture)."""
     config.addinivalue_line("markers", MARKER_LINE)
     register_plugin(config, QueryBudgetPlugin(config), "prodguard-queries")
+    on_demand(
+        config, TEST_HOOKS, lambda: register_plugin(config, QueryBudgetChecks(config), TEST_HOOKS)
+    )
 
 
 class QueryBudgetPlugin:
-    """Hooks and the ``queries`` fixture of the query-budget concern."""
+    """Evaluates ``query_budget`` markers and provides the ``queries`` fixture."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.broken: list[str] = []
-        self.notes: list[str] = []
 
     @pytest.fixture
     def queries(self, request: pytest.FixtureRequest) -> QueryLog:
@@ -72,16 +75,28 @@ class QueryBudgetPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Validate every ``query_budget`` marker once (a bad one errors its test at setup)."""
+        if any("queries" in getattr(item, "fixturenames", ()) for item in items):
+            need(self.config, TEST_HOOKS)
         for item in items:
             marker = item.get_closest_marker("query_budget")
             if marker is None:
                 continue
+            need(self.config, TEST_HOOKS)
             from pytest_prodguard.queries import parse_budget
 
             try:
                 item.stash[budget_key] = parse_budget(marker.args, marker.kwargs)
             except ProdguardUsageError as exc:
                 reject(item, "query_budget", exc)
+
+
+class QueryBudgetChecks:
+    """Captures, judges and summarises the budgets (registered once a test needs it)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.broken: list[str] = []
+        self.notes: list[str] = []
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
