@@ -1,14 +1,14 @@
 """pytest's conventions, as a user of pytest expects them from the plugin.
 
-A latency failure is FAILED in the short summary; the JUnit file stays valid for
-its family; ini keys take native TOML values in pytest 9's ``[tool.pytest]``;
-``-q`` prints less; ``-W error`` fails a warned budget but not a met one.
+A latency failure is FAILED in the short summary; ini keys take native TOML values
+in pytest 9's ``[tool.pytest]``; ``-q`` prints less; ``-W error`` fails a warned
+budget but not a met one. (The JUnit file against pytest's xunit2 schema:
+``tests/test_junit_xml.py``.)
 """
 
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 
 import pytest
 from test_latency_plugin import HEADER, LEAN, SURE_FAIL, SURE_PASS
@@ -39,14 +39,6 @@ status = "fixed"
 date = 2025-03-14
 """
 
-GUARD = """
-import pytest
-
-@pytest.mark.incident_repro("INC-1")
-def test_guard(incident):
-    assert incident.id == "INC-1"
-"""
-
 
 @pytest.fixture(autouse=True)
 def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,97 +48,6 @@ def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest("-p", "no:cacheprovider", *args)
-
-
-# ---------------------------------------------------------------- JUnit
-
-#: What pytest's xunit2 schema (JUnit 10, ``testing/example_scripts/junit-10.xsd``
-#: in pytest's repository) allows: children and attributes per element.
-XUNIT2_CHILDREN = {
-    "testsuites": {"testsuite"},
-    "testsuite": {"testsuite", "properties", "testcase", "system-out", "system-err"},
-    "properties": {"property"},
-    "property": set(),
-    "testcase": {
-        "skipped",
-        "errors",
-        "failure",
-        "rerunFailure",
-        "rerunError",
-        "flakyFailure",
-        "flakyError",
-        "system-out",
-        "system-err",
-    },
-}
-XUNIT2_ATTRIBUTES = {
-    "testcase": ({"name"}, {"name", "time", "classname", "group"}),
-    "testsuite": (
-        {"name", "tests", "failures", "errors"},
-        {"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp"}
-        | {"hostname", "id", "package", "file", "log", "url", "version"},
-    ),
-    "property": ({"name", "value"}, {"name", "value"}),
-}
-
-
-def xunit2_violations(root: ET.Element) -> list[str]:
-    """Every place where the document breaks the xunit2 structure above."""
-    problems = []
-    for parent in root.iter():
-        allowed = XUNIT2_CHILDREN.get(parent.tag)
-        for child in parent if allowed is not None else ():
-            if child.tag not in allowed:
-                problems.append(f"<{child.tag}> inside <{parent.tag}>")
-        required, permitted = XUNIT2_ATTRIBUTES.get(parent.tag, (set(), None))
-        if permitted is not None and not set(parent.attrib) <= permitted:
-            problems.append(f"<{parent.tag}> attributes {sorted(set(parent.attrib) - permitted)}")
-        if not required <= set(parent.attrib):
-            problems.append(f"<{parent.tag}> lacks {sorted(required - set(parent.attrib))}")
-    return problems
-
-
-class TestJUnit:
-    @pytest.fixture
-    def suite(self, pytester: pytest.Pytester) -> pytest.Pytester:
-        pytester.makeini(INI)
-        pytester.path.joinpath("incidents.toml").write_text(REGISTRY, encoding="utf-8")
-        pytester.makepyfile(test_budgets=BUDGETS, test_guard=GUARD)
-        return pytester
-
-    @pytest.mark.parametrize("workers", [(), ("-n", "2", *LEAN)], ids=["in-process", "n2"])
-    def test_the_default_xunit2_file_has_no_testcase_properties_and_fits_the_schema(
-        self, suite, workers
-    ):
-        result = run(suite, "--junitxml=junit.xml", "--prodguard-report=run.json", *workers)
-        result.assert_outcomes(passed=2, failed=1)
-        root = ET.parse(suite.path / "junit.xml").getroot()
-        assert xunit2_violations(root) == []
-        assert root.find(".//testcase/properties") is None
-        failure = root.find(".//testcase[@name='test_slow']/failure")
-        assert failure is not None
-        assert failure.get("message", "").startswith("latency budget exceeded: p95 = ")
-        # the results still reach prodguard's own report
-        report = json.loads((suite.path / "run.json").read_text(encoding="utf-8"))
-        tests = {test["nodeid"]: test for test in report["tests"]}
-        assert tests["test_budgets.py::test_slow"]["latency"][0][0]["status"] == "fail"
-        assert tests["test_guard.py::test_guard"]["incident"][0]["outcome"] == "guarded"
-
-    def test_xunit1_keeps_per_testcase_properties(self, suite):
-        run(suite, "--junitxml=junit.xml", "-o", "junit_family=xunit1")
-        root = ET.parse(suite.path / "junit.xml").getroot()
-        names = {prop.get("name") for prop in root.iter("property")}
-        assert {"prodguard.latency", "prodguard.incident"} <= names
-
-    def test_the_checker_itself_rejects_testcase_properties(self):
-        case = ET.fromstring(
-            '<testsuite name="s" tests="1" failures="0" errors="0">'
-            '<testcase name="t" file="x.py"><properties/></testcase></testsuite>'
-        )
-        assert xunit2_violations(case) == [
-            "<properties> inside <testcase>",
-            "<testcase> attributes ['file']",
-        ]
 
 
 # ---------------------------------------------------------------- ini keys

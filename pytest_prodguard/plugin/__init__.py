@@ -37,6 +37,7 @@ CONCERNS = (
     "incidents",
     "postmortem",
     "report",
+    "junit",
     "queries",
     "logs",
     "marker_checks",

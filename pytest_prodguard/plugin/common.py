@@ -101,6 +101,12 @@ def reject(item: pytest.Item, marker: str, error: ProdguardUsageError) -> None:
     item.stash[usage_error_key] = f"@pytest.mark.{marker}: {error}"
 
 
+def is_prodguard_pair(pair: tuple[object, object]) -> bool:
+    """True for a ``("prodguard.<kind>", value)`` pair of ``user_properties``."""
+    name = pair[0]
+    return isinstance(name, str) and name.startswith("prodguard.")
+
+
 def is_worker(config: pytest.Config) -> bool:
     """True in a pytest-xdist worker (only the controller writes files and summaries)."""
     return hasattr(config, "workerinput")

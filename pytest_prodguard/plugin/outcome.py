@@ -21,6 +21,7 @@ from pytest_prodguard import recorder
 from pytest_prodguard.plugin.common import (
     OUTCOME_REPORTS,
     body_end_key,
+    is_prodguard_pair,
     judges_key,
     on_demand,
     register_plugin,
@@ -165,11 +166,7 @@ def _forget_earlier_attempt(item: pytest.Item) -> None:
     if results_key in item.stash:
         del item.stash[results_key]
     if item.user_properties:
-        item.user_properties[:] = [
-            pair
-            for pair in item.user_properties
-            if not (isinstance(pair[0], str) and pair[0].startswith("prodguard."))
-        ]
+        item.user_properties[:] = [p for p in item.user_properties if not is_prodguard_pair(p)]
 
 
 def apply_result(item: pytest.Item, report: pytest.TestReport, result: GuardResult) -> None:

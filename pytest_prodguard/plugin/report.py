@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from pytest_prodguard.plugin.common import is_worker, register_plugin
+from pytest_prodguard.plugin.common import is_prodguard_pair, is_worker, register_plugin
 
 if TYPE_CHECKING:
     from pytest_prodguard.report import PhaseText, RunCollector
@@ -48,8 +48,6 @@ class ReportPlugin:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
-        junit = bool(config.getoption("xmlpath", None))
-        self.hide_from_junit = junit and config.getini("junit_family") not in ("xunit1", "legacy")
         self.started = time.time()
         self.error: str | None = None
         self._collector: RunCollector | None = None
@@ -69,22 +67,14 @@ class ReportPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
         """Fold every phase report into the run collector, first.
 
-        Under JUnit's xunit2 family (pytest's default) per-testcase ``<properties>`` are
-        not valid, so the other plugins (junitxml among them) see the report without
-        prodguard's pairs; they are back on the report afterwards.
+        The outermost wrapper: it sees every report whole, before the JUnit concern
+        hides prodguard's pairs from junitxml (``plugin/junit.py``).
         """
         # Without a report file only prodguard results matter: skip the rest cheaply.
         wanted = self.settings.report is not None or self.github
-        if wanted or any(map(_is_prodguard, report.user_properties)):
+        if wanted or any(map(is_prodguard_pair, report.user_properties)):
             _fold(self.collector, report)
-        if not self.hide_from_junit:
-            return (yield)
-        kept = report.user_properties
-        report.user_properties = [pair for pair in kept if not _is_prodguard(pair)]
-        try:
-            return (yield)
-        finally:
-            report.user_properties = kept
+        return (yield)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write the report file (after the ledger settled the exit status)."""
@@ -169,11 +159,6 @@ def _fold(collector: RunCollector, report: pytest.TestReport) -> None:
         xfailed=hasattr(report, "wasxfail") and report.skipped,
         text=_phase_text(report),
     )
-
-
-def _is_prodguard(pair: tuple[object, object]) -> bool:
-    name = pair[0]
-    return isinstance(name, str) and name.startswith("prodguard.")
 
 
 def _phase_text(report: pytest.TestReport) -> PhaseText:
