@@ -37,6 +37,11 @@ body_end_key = pytest.StashKey[list[Callable[[bool], None]]]()
 Judge = Callable[[pytest.Item, pytest.CallInfo[None], pytest.TestReport], "GuardResult | None"]
 judges_key = pytest.StashKey[list[Judge]]()
 _registered_key = pytest.StashKey[list[str]]()
+#: The markers the concerns read (the only names :func:`marker_names` keeps).
+MARKERS = frozenset(
+    {"incident_repro", "latency_budget", "log_contract", "profile_on_failure", "query_budget"}
+)
+_marker_names_key = pytest.StashKey[frozenset[str]]()
 _on_demand_key = pytest.StashKey[dict[str, Callable[[], None]]]()
 #: The on-demand part every other one needs: the outcome concern's reports (it applies results).
 OUTCOME_REPORTS = "prodguard-outcome-reports"
@@ -56,6 +61,24 @@ def unregister_plugins(config: pytest.Config) -> None:
         if plugin is not None:
             config.pluginmanager.unregister(plugin, name)
     config.stash[_registered_key] = []
+
+
+def marker_names(item: pytest.Item) -> frozenset[str]:
+    """The prodguard :data:`MARKERS` on ``item``, its class or module, found in one walk.
+
+    Remembered per test: at collection every concern looks for its marker on every
+    test, and one walk up the node chain is cheaper than one per concern.
+    """
+    names = item.stash.get(_marker_names_key, None)
+    if names is None:
+        names = frozenset(mark.name for mark in item.iter_markers() if mark.name in MARKERS)
+        item.stash[_marker_names_key] = names
+    return names
+
+
+def closest_marker(item: pytest.Item, name: str) -> pytest.Mark | None:
+    """``item.get_closest_marker(name)`` for one of :data:`MARKERS`, quick when it is absent."""
+    return item.get_closest_marker(name) if name in marker_names(item) else None
 
 
 def on_demand(config: pytest.Config, name: str, activate: Callable[[], None]) -> None:

@@ -17,6 +17,7 @@ import pytest
 from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.plugin.common import (
     add_judge,
+    closest_marker,
     is_worker,
     need,
     on_demand,
@@ -114,14 +115,14 @@ class IncidentsPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Evaluate guard markers before deselection, so the ledger's gaps are right."""
-        marked = [item for item in items if item.get_closest_marker("incident_repro")]
+        marked = [item for item in items if closest_marker(item, "incident_repro")]
         if not marked:
             return
         need(self.config, TEST_HOOKS)
         from pytest_prodguard.incidents import parse_repro_marker
 
         for item in marked:
-            marker = item.get_closest_marker("incident_repro")
+            marker = closest_marker(item, "incident_repro")
             assert marker is not None
             try:
                 spec = parse_repro_marker(marker.args, marker.kwargs)

@@ -14,6 +14,7 @@ import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.plugin.common import (
+    closest_marker,
     latency_spec_key,
     need,
     on_demand,
@@ -58,7 +59,7 @@ class LatencyPlugin:
         """Evaluate every ``latency_budget`` marker once (a bad one errors its test at setup)."""
         group = xdist_active(self.config)
         for item in items:
-            marker = item.get_closest_marker("latency_budget")
+            marker = closest_marker(item, "latency_budget")
             if marker is None:
                 if "latency" in getattr(item, "fixturenames", ()):
                     need(self.config, TEST_HOOKS)

@@ -25,6 +25,7 @@ from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.plugin.common import (
     add_judge,
     add_result,
+    closest_marker,
     need,
     on_demand,
     register_plugin,
@@ -69,7 +70,7 @@ class LogsPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Evaluate every ``log_contract`` marker once (a bad one errors its test at setup)."""
-        marked = [item for item in items if item.get_closest_marker("log_contract")]
+        marked = [item for item in items if closest_marker(item, "log_contract")]
         if marked or any(FIXTURE in getattr(item, "fixturenames", ()) for item in items):
             need(self.config, TEST_HOOKS)
         if not marked:
@@ -77,7 +78,7 @@ class LogsPlugin:
         from pytest_prodguard.logs.contract import parse_contract
 
         for item in marked:
-            marker = item.get_closest_marker("log_contract")
+            marker = closest_marker(item, "log_contract")
             assert marker is not None
             try:
                 item.stash[contract_key] = parse_contract(marker.args, marker.kwargs)

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_prodguard.plugin.common import register_plugin, usage_error_key
+from pytest_prodguard.plugin.common import (
+    closest_marker,
+    marker_names,
+    register_plugin,
+    usage_error_key,
+)
 
 if TYPE_CHECKING:
     from pytest_prodguard.settings import Settings
@@ -38,6 +43,8 @@ class MarkerChecks:
 def repeated_marker(item: pytest.Item) -> str | None:
     """The problem if one of :data:`SINGLE_USE_MARKERS` is on ``item`` more than once."""
     for name in SINGLE_USE_MARKERS:
+        if name not in marker_names(item):
+            continue
         marks = list(item.iter_markers(name))
         if len(marks) > 1:
             shown = ", ".join(_spelled(mark) for mark in marks)
@@ -52,7 +59,7 @@ def repeated_marker(item: pytest.Item) -> str | None:
 def unrepeatable_guard(item: pytest.Item) -> str | None:
     """The problem if an ``incident_repro`` asking for repeats is on a test prodguard cannot
     repeat: a unittest method, or an item that is not a Python test function."""
-    marker = item.get_closest_marker("incident_repro")
+    marker = closest_marker(item, "incident_repro")
     if marker is None or (isinstance(item, pytest.Function) and not _is_unittest_method(item)):
         return None
     runs = marker.kwargs.get("runs")

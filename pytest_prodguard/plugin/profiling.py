@@ -15,6 +15,7 @@ import pytest
 from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.plugin.common import (
     add_judge,
+    closest_marker,
     is_worker,
     need,
     on_demand,
@@ -88,7 +89,7 @@ class ProfilingPlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Evaluate every ``profile_on_failure`` marker once."""
         for item in items:
-            marker = item.get_closest_marker("profile_on_failure")
+            marker = closest_marker(item, "profile_on_failure")
             if marker is None:
                 continue
             need(self.config, JUDGE)

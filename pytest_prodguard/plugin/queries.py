@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_prodguard.errors import ProdguardUsageError
-from pytest_prodguard.plugin.common import add_result, need, on_demand, register_plugin, reject
+from pytest_prodguard.plugin.common import (
+    add_result,
+    closest_marker,
+    need,
+    on_demand,
+    register_plugin,
+    reject,
+)
 from pytest_prodguard.units import format_duration
 
 if TYPE_CHECKING:
@@ -78,7 +85,7 @@ class QueryBudgetPlugin:
         if any("queries" in getattr(item, "fixturenames", ()) for item in items):
             need(self.config, TEST_HOOKS)
         for item in items:
-            marker = item.get_closest_marker("query_budget")
+            marker = closest_marker(item, "query_budget")
             if marker is None:
                 continue
             need(self.config, TEST_HOOKS)
