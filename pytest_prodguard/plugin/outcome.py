@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -28,6 +27,8 @@ from pytest_prodguard.plugin.common import (
     results_key,
     usage_error_key,
 )
+from pytest_prodguard.plugin.failure import guard_failure, strict_xpass_reason
+from pytest_prodguard.plugin.html_extras import add_flamegraph
 
 if TYPE_CHECKING:
     from pytest_prodguard.results import GuardResult
@@ -35,36 +36,6 @@ if TYPE_CHECKING:
 
 #: A guard failure's progress letter and verbose word (the short summary says FAILED).
 FAILURE_STYLES = {"latency": ("L", "LATENCY"), "queries": ("Q", "QUERIES")}
-
-
-@dataclass(frozen=True)
-class GuardLocation:
-    """Where a guard failure points: the test's definition (what ``--tb=line`` prints)."""
-
-    path: str
-    lineno: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.lineno}: {self.message}"
-
-
-@dataclass(frozen=True)
-class GuardFailure:
-    """The ``longrepr`` of a test a guard failed: the headline, then the test's location."""
-
-    headline: str
-    reprcrash: GuardLocation
-    where: str
-
-    def toterminal(self, tw: Any) -> None:
-        """Write the failure as pytest writes a report's ``longrepr``."""
-        for line in self.headline.splitlines():
-            tw.line(line, red=True, bold=True)
-        tw.line(self.where)
-
-    def __str__(self) -> str:
-        return self.headline
 
 
 class OutcomePlugin:
@@ -134,7 +105,7 @@ class OutcomeReports:
             if judged is not None:
                 apply_result(item, report, judged)
         if call.when == "call":
-            _add_html_extras(self.config, item, report)
+            add_flamegraph(self.config, item, report)
         return report
 
     def pytest_report_teststatus(
@@ -184,7 +155,7 @@ def apply_result(item: pytest.Item, report: pytest.TestReport, result: GuardResu
         pairs += list(result.properties)
         item.user_properties.extend(pairs)
         report.user_properties.extend(pairs)
-    reason = _strict_xpass_reason(report)
+    reason = strict_xpass_reason(report)
     if result.status == "fail" and reason is not None:
         # xfail(strict=True) made the passing body a failure; the guard failed it after all
         report.outcome = "skipped"
@@ -195,46 +166,11 @@ def apply_result(item: pytest.Item, report: pytest.TestReport, result: GuardResu
             report.outcome = "skipped"  # xfail-marked: failing was expected
             return
         report.outcome = "failed"
-        report.longrepr = _failure(item, result.headline)  # type: ignore[assignment]
+        report.longrepr = guard_failure(item, result.headline)  # type: ignore[assignment]
         setattr(report, f"prodguard_{result.guard}", "fail")
     elif result.status == "xfail" and report.failed:
         report.outcome = "skipped"
         report.wasxfail = result.headline  # type: ignore[attr-defined]
-
-
-def _strict_xpass_reason(report: pytest.TestReport) -> str | None:
-    """The xfail reason when pytest turned a passing strict-xfail call into a failure."""
-    text = report.longrepr if report.failed and report.when == "call" else None
-    prefix = "[XPASS(strict)] "
-    return text[len(prefix) :] if isinstance(text, str) and text.startswith(prefix) else None
-
-
-def _failure(item: pytest.Item, headline: str) -> GuardFailure:
-    path, lineno, name = item.location
-    line = (lineno or 0) + 1
-    first = headline.splitlines()[0] if headline else ""
-    crash = GuardLocation(str(item.config.rootpath / path), line, first)
-    return GuardFailure(headline, crash, f"{path}:{line}: in {name}")
-
-
-def _add_html_extras(config: pytest.Config, item: pytest.Item, report: pytest.TestReport) -> None:
-    """Embed the test's flamegraph in pytest-html's report (a local path would not travel)."""
-    html = config.pluginmanager.getplugin("html")
-    svg = next((v for k, v in item.user_properties if k == "prodguard.profile.svg"), None)
-    if html is None or not isinstance(svg, str):
-        return
-    import base64
-    from pathlib import Path
-
-    try:
-        content = base64.b64encode(Path(svg).read_bytes()).decode("ascii")
-    except OSError:
-        return
-    extras = list(getattr(report, "extras", []))
-    # pytest-html takes images as base64 and inlines them (--self-contained-html) or
-    # writes them next to the report: either way they travel with it.
-    extras.append(html.extras.svg(content, name="prodguard flamegraph"))
-    report.extras = extras  # type: ignore[attr-defined]
 
 
 def register(config: pytest.Config, settings: Settings) -> None:

@@ -26,10 +26,9 @@ from pytest_prodguard.plugin.common import (
     register_plugin,
     reject,
 )
-from pytest_prodguard.units import format_duration
 
 if TYPE_CHECKING:
-    from pytest_prodguard.queries import QueryBudget, QueryLog, QueryVerdict
+    from pytest_prodguard.queries import QueryBudget, QueryLog
     from pytest_prodguard.results import GuardResult
     from pytest_prodguard.settings import Settings
 
@@ -45,7 +44,6 @@ MARKER_LINE = (
     "max_duplicates=K fails a statement issued more than K times from one call site (N+1); "
     "times as seconds or strings ('50ms'). Fails with a table of the statements."
 )
-SECTION_TITLE = "prodguard queries"
 TEST_HOOKS = "prodguard-queries-tests"
 
 budget_key = pytest.StashKey["QueryBudget"]()
@@ -147,29 +145,17 @@ class QueryBudgetChecks:
             return GuardResult("usage", "fail", f"{item.nodeid}: @pytest.mark.query_budget: {exc}")
         if verdict.failed:
             verdict.plans = explain_slowest(statements)
-        records = (("queries", verdict.to_dict()),)
-        if verdict.failed:  # the table is in the failure itself; no section repeats it
-            return GuardResult("queries", "fail", verdict.message(), records=records)
-        # Shown with -rP.
-        return GuardResult(
-            "queries", "pass", sections=((SECTION_TITLE, _section(verdict)),), records=records
-        )
+        return verdict.result()
 
     def _show_unjudged(self, item: pytest.Item, budget: QueryBudget) -> None:
         """A test that failed on its own keeps its statement table as evidence, unjudged."""
         from pytest_prodguard.queries import judge
-        from pytest_prodguard.results import GuardResult
 
         try:
             verdict = judge(budget, _log_of(item).statements, str(self.config.rootpath))
         except ProdguardUsageError:
             return
-        title = f"{SECTION_TITLE} (budget not judged: the test failed on its own)"
-        body = f"{verdict.count} queries, {format_duration(verdict.total)} in the database"
-        add_result(
-            item,
-            GuardResult("queries", "pass", sections=((title, f"{body}\n\n{verdict.table()}"),)),
-        )
+        add_result(item, verdict.unjudged_result())
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep each budget's failures and notes for the summary (controller side under xdist)."""
@@ -196,6 +182,8 @@ class QueryBudgetChecks:
         lines = self.broken + (self.notes if self.config.getoption("verbose") > -2 else [])
         if not lines:
             return
+        from pytest_prodguard.queries.verdict import SECTION_TITLE
+
         terminalreporter.write_sep("=", SECTION_TITLE)
         for line in lines:
             terminalreporter.write_line(line)
@@ -212,7 +200,3 @@ def _log_of(item: pytest.Item) -> QueryLog:
 
         log = item.stash[log_key] = QueryLog()
     return log
-
-
-def _section(verdict: QueryVerdict) -> str:
-    return "\n".join([verdict.headline(), *verdict.notes, "", verdict.table()])

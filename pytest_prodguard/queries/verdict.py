@@ -11,11 +11,16 @@ from pytest_prodguard.errors import ProdguardUsageError
 from pytest_prodguard.queries.budget import QueryBudget
 from pytest_prodguard.queries.capture import Statement
 from pytest_prodguard.queries.normalize import abbreviate, shorten
+from pytest_prodguard.results import GuardResult
 from pytest_prodguard.units import format_duration
 
 N_PLUS_ONE_ADVICE = "load them in one query (a join or an IN list, e.g. selectinload)"
 TABLE_ROWS = 15
 OPAQUE = "<script>"
+
+
+#: The title of a met budget's section in the report.
+SECTION_TITLE = "prodguard queries"
 
 
 @dataclass
@@ -105,6 +110,21 @@ class QueryVerdict:
         if len(rows) > TABLE_ROWS:
             lines.append(f"... and {len(rows) - TABLE_ROWS} more statement shapes")
         return "\n".join(line.rstrip() for line in lines)
+
+    def result(self) -> GuardResult:
+        """The guard result: a failure with the table in its message, or a pass whose section
+        (shown with ``-rP``) holds the table; the verdict's record either way."""
+        records = (("queries", self.to_dict()),)
+        if self.failed:  # the table is in the failure itself; no section repeats it
+            return GuardResult("queries", "fail", self.message(), records=records)
+        section = "\n".join([self.headline(), *self.notes, "", self.table()])
+        return GuardResult("queries", "pass", sections=((SECTION_TITLE, section),), records=records)
+
+    def unjudged_result(self) -> GuardResult:
+        """For a test that failed on its own: the statement table as evidence, not judged."""
+        title = f"{SECTION_TITLE} (budget not judged: the test failed on its own)"
+        body = f"{self.count} queries, {format_duration(self.total)} in the database"
+        return GuardResult("queries", "pass", sections=((title, f"{body}\n\n{self.table()}"),))
 
     def to_dict(self) -> dict[str, Any]:
         """The record stored in the test's ``user_properties`` (kind ``queries``)."""
