@@ -64,19 +64,16 @@ class OutcomePlugin:
             item.user_properties.append(property_pair(kind, payload))
 
         ends = item.stash[body_end_key] = []
+        returned = False
         try:
             with recorder.recording_to(sink):
-                try:
-                    result = yield
-                except BaseException:
-                    for end in ends:
-                        end(False)
-                    raise
-            for end in ends:
-                end(True)
+                result = yield
+            returned = True
             return result
         finally:
             del item.stash[body_end_key]
+            for end in ends:
+                end(returned)
 
 
 class OutcomeReports:
